@@ -1,0 +1,42 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+/// One target per process role, a pure core, and thin OS-facing edges:
+/// - `pytest` (Shim): the drop-in client a user types; tiny and static.
+/// - `pytestd` (Manager): the daemon and its CLI verbs; watches files, supervises hosts.
+/// - `pytestd-host` (Host): embeds CPython, keeps the warm template, forks one child per run.
+let package = Package(
+    name: "pytestd",
+    products: [
+        .executable(name: "pytest", targets: ["Shim"]),
+        .executable(name: "pytestd", targets: ["Manager"]),
+        .executable(name: "pytestd-host", targets: ["Host"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .target(name: "CPythonShim"),
+        .target(name: "CPosix"),
+        .target(name: "PytestdCore"),
+        .target(
+            name: "PytestdPosix",
+            dependencies: ["CPosix", "PytestdCore", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .executableTarget(name: "Shim", dependencies: ["PytestdCore", "PytestdPosix"]),
+        .executableTarget(
+            name: "Host",
+            dependencies: ["CPythonShim", "PytestdCore", "PytestdPosix"]
+        ),
+        .executableTarget(
+            name: "Manager",
+            dependencies: [
+                "PytestdCore", "PytestdPosix",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PytestdCoreTests", dependencies: ["PytestdCore"]),
+        .testTarget(name: "PytestdPosixTests", dependencies: ["PytestdPosix", "PytestdCore"]),
+    ]
+)

@@ -1,0 +1,28 @@
+#ifndef CPOSIX_H
+#define CPOSIX_H
+/* The few POSIX calls Swift cannot express directly: SCM_RIGHTS (CMSG_* are macros), sockaddr_un,
+ * SO_PEERCRED, and async-signal-safe signal delivery through a pipe. */
+#include <stddef.h>
+#include <sys/types.h>
+
+/* sendmsg with fds attached as one SCM_RIGHTS message; MSG_NOSIGNAL. Returns bytes sent or -1 (errno). */
+ssize_t cposix_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+/* recvmsg collecting attached fds (made close-on-exec). Returns bytes or -1; fails with EMSGSIZE on MSG_CTRUNC. */
+ssize_t cposix_recv_with_fds(int sock, void *buf, size_t len, int *fds, int maxfds, int *nfds);
+
+/* Unix stream sockets, close-on-exec. Return an fd or -1 (errno; ENAMETOOLONG for a path over sun_path). */
+int cposix_unix_listen(const char *path, int backlog);
+int cposix_unix_connect(const char *path);
+int cposix_accept(int listen_fd);
+/* SO_PEERCRED of a connected unix socket. */
+int cposix_peer_credentials(int sock, pid_t *pid, uid_t *uid);
+
+/* A non-blocking self-pipe that receives one byte (the signal number) per delivered signal.
+ * cposix_signal_pipe_fd creates it on first use and returns the read end. */
+int cposix_signal_pipe_fd(void);
+int cposix_signal_pipe_watch(int signo);
+/* Restores the default disposition of every signal and unblocks them (for a freshly forked child). */
+void cposix_reset_signals(void);
+
+int cposix_set_parent_death_signal(int signo);
+#endif

@@ -1,0 +1,26 @@
+import CPosix
+import Glibc
+import PytestdCore
+
+/// The forked child that becomes one pytest run. Never returns: it exits with pytest's status.
+struct RunChild {
+    let request: RunRequest
+    /// The caller's stdin, stdout and stderr.
+    let descriptors: [Int32]
+    let controlFd: Int32
+    let python: EmbeddedPython
+
+    func run() -> Never {
+        // Its own process group, so the manager can signal the run and everything it started; and
+        // if the host dies, the run dies with it instead of lingering without a client.
+        setpgid(0, 0)
+        cposix_set_parent_death_signal(SIGKILL)
+        cposix_reset_signals()
+        close(controlFd)
+        for (target, source) in descriptors.enumerated() where dup2(source, Int32(target)) < 0 {
+            _exit(3)
+        }
+        for source in descriptors where source > 2 { close(source) }
+        _exit(python.run(request))
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Glibc
+import PytestdCore
+import PytestdPosix
+
+/// The daemon itself; started by the shim or `pytestd start`, not by hand.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the manager daemon in the foreground (started automatically).",
+        shouldDisplay: false)
+
+    @Option(help: "Project root.") var root: String
+    @Option(help: "The interpreter, as the venv names it.") var python: String
+    @Option(help: "Why this interpreter was chosen.") var pythonSource = "command line"
+
+    func run() throws {
+        let environment = Subprocess.currentEnvironment()
+        let runtime = try RuntimeDirectory.resolve(environment: Subprocess.environmentDictionary(environment))
+        let identity = ProjectIdentity(
+            root: ProjectRoot(path: root, evidence: .workingDirectory), interpreter: python,
+            interpreterSource: pythonSource, settings: try ProjectSettings.load(root: root))
+        let files = runtime.files(for: identity)
+
+        let log = open(files.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard log >= 0 else { throw PosixError("open \(files.log)") }
+        dup2(log, 1)
+        dup2(log, 2)
+        chdir("/")
+
+        guard acquireLock(files) else { return }
+        let server = try ManagerServer(identity: identity, files: files, environment: environment, logFd: log)
+        server.run()
+    }
+
+    /// One manager per socket: the lock is held for the process's life. A manager still winding
+    /// down (superseded) holds it a little longer, so wait for it unless another one is serving.
+    private func acquireLock(_ files: ManagerFiles) -> Bool {
+        let fd = open(files.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        let deadline = monotonicSeconds() + 15
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if let channel = try? UnixSocket.connect(to: files.socket) {
+                channel.close()
+                return false
+            }
+            if monotonicSeconds() > deadline {
+                ManagerLog.write("another manager holds \(files.lock); giving up")
+                return false
+            }
+            usleep(20_000)
+        }
+        return true
+    }
+}

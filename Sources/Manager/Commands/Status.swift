@@ -1,0 +1,18 @@
+import ArgumentParser
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the manager for this project: pid, interpreter, state, host, runs, last retirement.",
+        discussion: "Exits with status 3 when no manager is running.")
+
+    func run() throws {
+        let context = try CommandContext()
+        guard let fields = try context.statusFields() else {
+            print("not running")
+            print("root: \(context.client.identity.root.path)")
+            print("python: \(context.client.identity.interpreter)")
+            throw ExitCode(3)
+        }
+        printFields(fields)
+    }
+}

@@ -1,0 +1,45 @@
+import Glibc
+import PytestdCore
+import PytestdPosix
+
+/// A shim or CLI connected to the manager, and where its request stands.
+final class ClientConnection {
+    enum State {
+        /// Connected; no request read yet.
+        case idle
+        /// A run waiting for a fresh host; owns the caller's three descriptors until dispatch.
+        case queued(RunRequest, descriptors: [Int32], since: Double)
+        case running(host: HostProcess, runId: UInt64, pid: pid_t?)
+        /// `pytestd start`: waiting for a ready host.
+        case waitingUntilReady
+    }
+
+    let channel: MessageChannel
+    var state = State.idle
+    /// Signals that arrived before the run's pid was known.
+    var pendingSignals: [Int32] = []
+    /// The caller hung up before its run reported a pid: kill the run as soon as it does.
+    var abandoned = false
+
+    init(channel: MessageChannel) { self.channel = channel }
+
+    /// Writes a one-line note on the caller's terminal (only a terminal: pipes and files get
+    /// exactly what plain pytest would write).
+    func noteOnTerminal(_ text: String) {
+        guard case .queued(_, let descriptors, _) = state, isatty(descriptors[2]) == 1 else { return }
+        let bytes = Array("pytestd: \(text)\n".utf8)
+        _ = bytes.withUnsafeBytes { write(descriptors[2], $0.baseAddress, $0.count) }
+    }
+
+    /// Drops the caller's descriptors and the connection.
+    func close() {
+        if case .queued(_, let descriptors, _) = state { descriptors.forEach { _ = Glibc.close($0) } }
+        state = .idle
+        channel.close()
+    }
+
+    /// Sends a reply; a caller that is already gone is not an error worth more than dropping it.
+    func reply(_ message: Message) {
+        try? channel.send(message)
+    }
+}

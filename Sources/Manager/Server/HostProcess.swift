@@ -1,0 +1,90 @@
+import Glibc
+import PytestdCore
+import PytestdPosix
+
+/// One `pytestd-host` as the manager sees it: the process, its control channel and its state.
+final class HostProcess {
+    enum State {
+        case warming
+        case ready(HostReport)
+        case failed(String)
+    }
+
+    let pid: pid_t
+    let channel: MessageChannel
+    let generation: Int
+    let startedAt = monotonicSeconds()
+    var state = State.warming
+    var freshness = Freshness()
+    /// Changes seen while warming: the template may have read the old or the new content.
+    var changesWhileWarming: [String] = []
+    /// Why this host may no longer take runs (it finishes the ones it has).
+    var retiredBecause: String?
+    var runsInFlight = 0
+    var runsServed = 0
+    /// Set once the process has been reaped.
+    var exitStatus: Int32?
+
+    init(pid: pid_t, channel: MessageChannel, generation: Int) {
+        self.pid = pid
+        self.channel = channel
+        self.generation = generation
+    }
+
+    var isReady: Bool {
+        if case .ready = state { return true }
+        return false
+    }
+
+    var isWarming: Bool {
+        if case .warming = state { return true }
+        return false
+    }
+
+    /// Starts a host for the project; its end of a socket pair becomes fd 3.
+    static func spawn(
+        generation: Int, installation: Installation, python: PythonInstallation, identity: ProjectIdentity,
+        environment: [String], logFd: Int32
+    ) throws -> HostProcess {
+        let (ours, theirs) = try UnixSocket.pair()
+        defer { close(theirs) }
+        var arguments = [
+            "--control-fd", "3", "--manager-pid", "\(getpid())", "--libpython", python.libpython,
+            "--program", identity.interpreter, "--root", identity.root.path,
+            "--package-dir", installation.pythonPackageDirectory,
+        ]
+        for path in identity.settings.preload { arguments += ["--preload", path] }
+        var options = Subprocess.Options(environment: environment)
+        options.stdout = logFd
+        options.stderr = logFd
+        options.inherited = [(theirs, 3)]
+        let pid: pid_t
+        do {
+            pid = try Subprocess.spawn(installation.hostExecutable, arguments: arguments, options: options)
+        } catch {
+            close(ours)
+            throw error
+        }
+        let channel = MessageChannel(fd: ours)
+        channel.setNonBlocking()
+        return HostProcess(pid: pid, channel: channel, generation: generation)
+    }
+
+    /// The environment a template is built with: the manager's, without the interpreter start-up
+    /// variables, which the runs either never have (they are routed to plain pytest) or set per run.
+    static func environment(from managerEnvironment: [String]) -> [String] {
+        let excluded = BypassRule.interpreterStartupVariables.union(BypassRule.emulatedVariables)
+        return managerEnvironment.filter { entry in
+            !excluded.contains(String(entry.prefix { $0 != "=" }))
+        }
+    }
+
+    /// Resident memory of the host process (the template), from /proc.
+    var residentMemoryKiB: Int? {
+        guard let text = FileSystem.readText("/proc/\(pid)/status") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return line.split(separator: " ").compactMap { Int($0) }.first
+        }
+        return nil
+    }
+}

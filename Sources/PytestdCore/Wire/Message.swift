@@ -1,0 +1,92 @@
+/// Every message that crosses a pytestd process boundary, in one place.
+///
+/// Three conversations share it: shim or CLI ⇄ manager over the project's socket, and
+/// manager ⇄ host over the socket pair a host is started with. Each message is one frame
+/// (see `FrameDecoder`): a tag byte and the case's fields. Adding a case or a field changes the
+/// protocol: bump `Message.protocolVersion`.
+public enum Message: Equatable, Sendable {
+    // Shim or CLI → manager.
+    /// Serve a pytest run; carries the caller's stdin, stdout and stderr.
+    case run(RunRequest)
+    /// Deliver this signal to the run of this connection (the shim forwards what its terminal sends).
+    case forwardSignal(Int32)
+    /// A CLI verb; answered with `.status`, `.acknowledged` or `.refused`.
+    case control(ControlCommand, managerIdentity: String)
+
+    // Manager → shim or CLI.
+    /// The daemon cannot serve this run; the shim runs the real pytest instead.
+    case fallback(reason: String)
+    /// The run is over; the shim exits the same way.
+    case finished(RunOutcome)
+    /// The request was not served (wrong version, manager stopping, a broken host).
+    case refused(reason: String)
+    case status([StatusField])
+    case acknowledged
+    /// This manager is another build than the caller's; it is stopping. Start a new one and retry.
+    case superseded
+
+    // Manager → host.
+    /// Fork a run child for this request; carries the caller's three descriptors.
+    case startRun(id: UInt64, RunRequest)
+
+    // Host → manager.
+    /// The warm template is ready; these are the facts the manager needs to keep it fresh.
+    case hostReady(HostReport)
+    /// The host cannot serve at all (no usable libpython, pytest missing, …).
+    case hostFailed(reason: String)
+    case runStarted(id: UInt64, pid: Int32)
+    case runFinished(id: UInt64, RunOutcome)
+
+    public static let protocolVersion: UInt32 = 1
+
+    /// Descriptors that travel with this message.
+    public var descriptorCount: Int {
+        switch self {
+        case .run, .startRun: return RunRequest.descriptorCount
+        default: return 0
+        }
+    }
+}
+
+public enum ControlCommand: UInt8, Equatable, Sendable, CaseIterable {
+    case status = 0
+    case stop = 1
+    /// Retire the current host and warm a new one ("force full reload").
+    case restart = 2
+    /// Answer once a warm host is ready (or it failed): what `pytestd start` waits for.
+    case waitUntilReady = 3
+}
+
+/// One line of `pytestd status`: an ordered key and its value.
+public struct StatusField: Equatable, Sendable {
+    public var key: String
+    public var value: String
+
+    public init(_ key: String, _ value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// What a host reports once its template is warm.
+public struct HostReport: Equatable, Sendable {
+    public var pythonVersion: String
+    public var pytestVersion: String
+    /// Source files of every module in the template (and the conftests): if one changes, the
+    /// template is stale.
+    public var loadedFiles: [Bytes]
+    public var warmupSeconds: Double
+    /// Collection problems during warm-up, shown by `pytestd status`; runs report them as pytest would.
+    public var warmupNote: String
+
+    public init(
+        pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], warmupSeconds: Double,
+        warmupNote: String
+    ) {
+        self.pythonVersion = pythonVersion
+        self.pytestVersion = pytestVersion
+        self.loadedFiles = loadedFiles
+        self.warmupSeconds = warmupSeconds
+        self.warmupNote = warmupNote
+    }
+}

@@ -1,0 +1,163 @@
+extension Message {
+    private enum Tag: UInt8 {
+        case run = 1, forwardSignal, control, fallback, finished, refused, status, acknowledged, superseded
+        case startRun = 20, hostReady, hostFailed, runStarted, runFinished
+    }
+
+    /// The frame payload for this message, starting with the protocol version.
+    public func encoded() -> Bytes {
+        var w = WireWriter()
+        w.write(Message.protocolVersion)
+        switch self {
+        case .run(let request):
+            w.write(Tag.run.rawValue)
+            w.write(request)
+        case .forwardSignal(let signal):
+            w.write(Tag.forwardSignal.rawValue)
+            w.write(signal)
+        case .control(let command, let identity):
+            w.write(Tag.control.rawValue)
+            w.write(command.rawValue)
+            w.write(identity)
+        case .fallback(let reason):
+            w.write(Tag.fallback.rawValue)
+            w.write(reason)
+        case .finished(let outcome):
+            w.write(Tag.finished.rawValue)
+            w.write(outcome)
+        case .refused(let reason):
+            w.write(Tag.refused.rawValue)
+            w.write(reason)
+        case .status(let fields):
+            w.write(Tag.status.rawValue)
+            w.write(fields.map(\.key))
+            w.write(fields.map(\.value))
+        case .acknowledged:
+            w.write(Tag.acknowledged.rawValue)
+        case .superseded:
+            w.write(Tag.superseded.rawValue)
+        case .startRun(let id, let request):
+            w.write(Tag.startRun.rawValue)
+            w.write(id)
+            w.write(request)
+        case .hostReady(let report):
+            w.write(Tag.hostReady.rawValue)
+            w.write(report.pythonVersion)
+            w.write(report.pytestVersion)
+            w.write(report.loadedFiles)
+            w.write(report.warmupSeconds)
+            w.write(report.warmupNote)
+        case .hostFailed(let reason):
+            w.write(Tag.hostFailed.rawValue)
+            w.write(reason)
+        case .runStarted(let id, let pid):
+            w.write(Tag.runStarted.rawValue)
+            w.write(id)
+            w.write(pid)
+        case .runFinished(let id, let outcome):
+            w.write(Tag.runFinished.rawValue)
+            w.write(id)
+            w.write(outcome)
+        }
+        return w.bytes
+    }
+
+    public init(decoding payload: Bytes) throws {
+        var r = WireReader(payload)
+        let version = try r.readUInt32()
+        guard version == Message.protocolVersion else {
+            throw WireError.invalidValue("protocol version \(version), expected \(Message.protocolVersion)")
+        }
+        let rawTag = try r.readByte()
+        guard let tag = Tag(rawValue: rawTag) else { throw WireError.unknownMessage(tag: rawTag) }
+        switch tag {
+        case .run:
+            self = .run(try r.readRunRequest())
+        case .forwardSignal:
+            self = .forwardSignal(try r.readInt32())
+        case .control:
+            let raw = try r.readByte()
+            guard let command = ControlCommand(rawValue: raw) else {
+                throw WireError.invalidValue("control command \(raw)")
+            }
+            self = .control(command, managerIdentity: try r.readString())
+        case .fallback:
+            self = .fallback(reason: try r.readString())
+        case .finished:
+            self = .finished(try r.readRunOutcome())
+        case .refused:
+            self = .refused(reason: try r.readString())
+        case .status:
+            let keys = try r.readStringList()
+            let values = try r.readStringList()
+            guard keys.count == values.count else { throw WireError.invalidValue("status field count") }
+            self = .status(zip(keys, values).map { StatusField($0, $1) })
+        case .acknowledged:
+            self = .acknowledged
+        case .superseded:
+            self = .superseded
+        case .startRun:
+            let id = try r.readUInt64()
+            self = .startRun(id: id, try r.readRunRequest())
+        case .hostReady:
+            self = .hostReady(HostReport(
+                pythonVersion: try r.readString(), pytestVersion: try r.readString(),
+                loadedFiles: try r.readBytesList(), warmupSeconds: try r.readDouble(),
+                warmupNote: try r.readString()))
+        case .hostFailed:
+            self = .hostFailed(reason: try r.readString())
+        case .runStarted:
+            let id = try r.readUInt64()
+            self = .runStarted(id: id, pid: try r.readInt32())
+        case .runFinished:
+            let id = try r.readUInt64()
+            self = .runFinished(id: id, try r.readRunOutcome())
+        }
+        try r.expectEnd()
+    }
+}
+
+extension WireWriter {
+    fileprivate mutating func write(_ request: RunRequest) {
+        write(request.argv)
+        write(request.workingDirectory)
+        write(request.environment)
+        write(request.style.rawValue)
+        write(request.scriptPath)
+        write(request.managerIdentity)
+    }
+
+    fileprivate mutating func write(_ outcome: RunOutcome) {
+        switch outcome {
+        case .exited(let code):
+            write(UInt8(0))
+            write(code)
+        case .signaled(let signal):
+            write(UInt8(1))
+            write(signal)
+        }
+    }
+}
+
+extension WireReader {
+    fileprivate mutating func readRunRequest() throws -> RunRequest {
+        let argv = try readBytesList()
+        let cwd = try readBytes()
+        let environment = try readBytesList()
+        let rawStyle = try readByte()
+        guard let style = InvocationStyle(rawValue: rawStyle) else {
+            throw WireError.invalidValue("invocation style \(rawStyle)")
+        }
+        return RunRequest(
+            argv: argv, workingDirectory: cwd, environment: environment, style: style,
+            scriptPath: try readBytes(), managerIdentity: try readString())
+    }
+
+    fileprivate mutating func readRunOutcome() throws -> RunOutcome {
+        switch try readByte() {
+        case 0: return .exited(try readInt32())
+        case 1: return .signaled(try readInt32())
+        case let other: throw WireError.invalidValue("run outcome \(other)")
+        }
+    }
+}

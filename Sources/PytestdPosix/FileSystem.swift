@@ -1,0 +1,97 @@
+import Glibc
+import PytestdCore
+
+/// The handful of file-system questions pytestd asks, as plain functions over absolute paths.
+public enum FileSystem {
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func isExecutableFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The contents of a regular file up to `limit` bytes, or nil.
+    public static func read(_ path: String, limit: Int = 1 << 20) -> Bytes? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var result: Bytes = []
+        var chunk = Bytes(repeating: 0, count: 65536)
+        while result.count < limit {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min($0.count, limit - result.count)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            result.append(contentsOf: chunk[0..<n])
+        }
+        return result
+    }
+
+    public static func readText(_ path: String, limit: Int = 1 << 20) -> String? {
+        read(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    public static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    public static func currentDirectory() -> String? {
+        guard let cwd = getcwd(nil, 0) else { return nil }
+        defer { free(cwd) }
+        return String(cString: cwd)
+    }
+
+    /// The absolute path of the running executable, symlinks resolved.
+    public static func currentExecutable() -> String? { realPath("/proc/self/exe") }
+
+    /// Device, inode, size and change times: equal fingerprints mean an unchanged file for every
+    /// write path an editor can take (in place, or a new file renamed over the old one).
+    public struct Fingerprint: Equatable, Hashable, CustomStringConvertible {
+        public var device: UInt64
+        public var inode: UInt64
+        public var size: Int64
+        public var modified: timespec
+        public var changed: timespec
+
+        public static func == (a: Fingerprint, b: Fingerprint) -> Bool {
+            a.device == b.device && a.inode == b.inode && a.size == b.size
+                && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+                && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(inode)
+            hasher.combine(modified.tv_nsec)
+        }
+
+        public var description: String {
+            "\(device):\(inode):\(size):\(modified.tv_sec).\(modified.tv_nsec)"
+        }
+    }
+
+    /// nil when the path does not exist (a deleted file is a change too).
+    public static func fingerprint(_ path: String) -> Fingerprint? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Fingerprint(
+            device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
+            modified: st.st_mtim, changed: st.st_ctim)
+    }
+
+    public static func fileName(of path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+}
+
+extension Bytes {
+    /// For C APIs: the bytes followed by a NUL.
+    public var cString: [CChar] { map { CChar(bitPattern: $0) } + [0] }
+}

@@ -1,0 +1,118 @@
+import Glibc
+import PytestdCore
+
+/// Which warm universe serves a caller: the project root and the interpreter, resolved exactly as
+/// the caller's `pytest` would resolve them. One manager runs per identity.
+public struct ProjectIdentity: Equatable {
+    public var root: ProjectRoot
+    /// The interpreter's path as the venv names it (`<venv>/bin/python`), never symlink-resolved:
+    /// CPython finds `pyvenv.cfg` from this path.
+    public var interpreter: String
+    /// Why this interpreter was chosen, for `pytestd status`.
+    public var interpreterSource: String
+    public var settings: ProjectSettings
+
+    public init(root: ProjectRoot, interpreter: String, interpreterSource: String, settings: ProjectSettings) {
+        self.root = root
+        self.interpreter = interpreter
+        self.interpreterSource = interpreterSource
+        self.settings = settings
+    }
+
+    /// Short, stable file name for this identity's socket, lock and log.
+    public var key: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in root.path.utf8 + [0] + interpreter.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Resolves root and interpreter for a caller in `directory`.
+    ///
+    /// Interpreter order: an activated venv (`VIRTUAL_ENV`), then `[tool.pytestd] python`, then the
+    /// interpreter of the real `pytest` script on PATH (its shebang), then `python3` on PATH.
+    public static func resolve(
+        directory: String, environment: [String: String], realPytest: String?
+    ) throws -> ProjectIdentity {
+        let root = ProjectRoot.locate(
+            from: directory, readFile: { FileSystem.readText($0, limit: 256 << 10) },
+            exists: FileSystem.exists)
+        let settings = try ProjectSettings.load(root: root.path)
+        if let venv = environment["VIRTUAL_ENV"], !venv.isEmpty {
+            let python = ProjectRoot.join(venv, "bin/python")
+            guard FileSystem.isExecutableFile(python) else {
+                throw UserFacingError("VIRTUAL_ENV is \(venv), but \(python) is not an executable")
+            }
+            return ProjectIdentity(root: root, interpreter: python, interpreterSource: "VIRTUAL_ENV", settings: settings)
+        }
+        if let python = settings.python {
+            guard FileSystem.isExecutableFile(python) else {
+                throw UserFacingError("[tool.pytestd] python is \(python), which is not an executable")
+            }
+            return ProjectIdentity(root: root, interpreter: python, interpreterSource: "[tool.pytestd] python", settings: settings)
+        }
+        if let script = realPytest, let python = scriptInterpreter(script) {
+            return ProjectIdentity(root: root, interpreter: python, interpreterSource: "shebang of \(script)", settings: settings)
+        }
+        guard let python3 = PathSearch.find("python3", in: environment["PATH"] ?? "") else {
+            throw UserFacingError("no Python interpreter found: activate a venv or set [tool.pytestd] python")
+        }
+        return ProjectIdentity(
+            root: root, interpreter: try resolveScriptWrapper(python3), interpreterSource: "python3 on PATH",
+            settings: settings)
+    }
+
+    /// The Python a console script runs with: `#!/path/python`, or pip's `/bin/sh` trampoline for
+    /// long paths (`'''exec' /path/python "$0" "$@"`).
+    static func scriptInterpreter(_ script: String) -> String? {
+        guard let head = FileSystem.readText(script, limit: 1024) else { return nil }
+        let lines = head.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+        guard let first = lines.first, first.hasPrefix("#!") else { return nil }
+        let shebang = first.dropFirst(2).split(separator: " ").map(String.init)
+        if let program = shebang.first, FileSystem.fileName(of: program).hasPrefix("python") {
+            return program
+        }
+        if shebang.first == "/bin/sh", lines.count > 1, lines[1].hasPrefix("'''exec' ") {
+            let words = lines[1].dropFirst("'''exec' ".count).split(separator: " ")
+            return words.first.map(String.init)
+        }
+        return nil
+    }
+
+    /// `python3` may be a wrapper script (pyenv's shims select a version per directory): ask it for
+    /// the interpreter it really runs. Only this last-resort path pays for starting Python.
+    static func resolveScriptWrapper(_ python: String) throws -> String {
+        guard let head = FileSystem.read(python, limit: 4), head.starts(with: [0x23, 0x21]) else {
+            return python
+        }
+        let output = try Subprocess.output(of: python, arguments: ["-c", "import sys; print(sys.executable)"])
+        let executable = output.trimmingTrailingNewlines
+        guard executable.hasPrefix("/") else {
+            throw UserFacingError("\(python) did not report its interpreter (got \(executable.debugDescription))")
+        }
+        return executable
+    }
+}
+
+public enum PathSearch {
+    /// The first executable `name` in a PATH string, skipping `excluding` (the shim itself).
+    public static func find(_ name: String, in path: String, excluding: String? = nil) -> String? {
+        for directory in path.split(separator: ":", omittingEmptySubsequences: true) {
+            let candidate = ProjectRoot.join(String(directory), name)
+            guard FileSystem.isExecutableFile(candidate) else { continue }
+            if let excluded = excluding, FileSystem.realPath(candidate) == excluded { continue }
+            return candidate
+        }
+        return nil
+    }
+}
+
+extension String {
+    public var trimmingTrailingNewlines: String {
+        var s = Substring(self)
+        while s.last == "\n" || s.last == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,68 @@
+import PytestdCore
+import TOMLKit
+
+/// `[tool.pytestd]` in the project's pyproject.toml.
+///
+/// ```toml
+/// [tool.pytestd]
+/// python = ".venv/bin/python"       # interpreter when no venv is active
+/// preload = ["tests/unit"]          # what the warm host imports (default: pytest's testpaths)
+/// idle_minutes = 60                 # stop the manager after this long without a run (0: never)
+/// bypass_options = ["--my-plugin"]  # options that always run under the real pytest
+/// ```
+public struct ProjectSettings: Equatable {
+    public var python: String?
+    public var preload: [String] = []
+    public var idleMinutes: Double = 60
+    public var bypassOptions: [String] = []
+
+    public init() {}
+
+    /// Reads `<root>/pyproject.toml`; a project without one gets the defaults.
+    public static func load(root: String) throws -> ProjectSettings {
+        let file = ProjectRoot.join(root, "pyproject.toml")
+        guard let text = FileSystem.readText(file) else { return ProjectSettings() }
+        do {
+            return try parse(text, root: root)
+        } catch let error as TOMLParseError {
+            throw UserFacingError("\(file): line \(error.source.begin.line): \(error.description)")
+        }
+    }
+
+    static func parse(_ text: String, root: String) throws -> ProjectSettings {
+        var settings = ProjectSettings()
+        guard text.contains("pytestd"),
+              let table = try TOMLTable(string: text)["tool"]?.table?["pytestd"]?.table
+        else { return settings }
+        let file = ProjectRoot.join(root, "pyproject.toml")
+        func invalid(_ key: String, _ expected: String) -> UserFacingError {
+            UserFacingError("\(file): [tool.pytestd] \(key) must be \(expected)")
+        }
+        for key in table.keys {
+            let value = table[key]!
+            switch key {
+            case "python":
+                guard let path = value.string else { throw invalid(key, "a string") }
+                settings.python = path.hasPrefix("/") ? path : ProjectRoot.join(root, path)
+            case "preload":
+                guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
+                    throw invalid(key, "a list of paths")
+                }
+                settings.preload = list
+            case "idle_minutes":
+                guard let minutes = value.double ?? value.int.map(Double.init), minutes >= 0 else {
+                    throw invalid(key, "a number of minutes ≥ 0")
+                }
+                settings.idleMinutes = minutes
+            case "bypass_options":
+                guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
+                    throw invalid(key, "a list of option names")
+                }
+                settings.bypassOptions = list
+            default:
+                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options)")
+            }
+        }
+        return settings
+    }
+}

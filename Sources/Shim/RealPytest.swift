@@ -1,0 +1,46 @@
+import Glibc
+import PytestdCore
+import PytestdPosix
+
+/// Becoming the real pytest: what the shell would have run had the shim not been on PATH.
+struct RealPytest {
+    /// The next `pytest` on PATH after the shim.
+    var script: String?
+    /// The project's interpreter, once known: `python -m pytest` when there is no script.
+    var interpreter: String?
+    var style: InvocationStyle
+    var environment: [String]
+
+    /// Replaces this process with the real pytest. `note`, when given, is the one line that says why
+    /// the daemon did not serve; deliberate bypasses (PYTESTD_DISABLE, routed options) stay silent.
+    func exec(note: String? = nil) -> Never {
+        if let note { writeStandardError("pytestd: \(note); running plain pytest\n") }
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let pathPython = PathSearch.find("python3", in: getenv("PATH").map { String(cString: $0) } ?? "")
+        let argv: [String]
+        if style == .consoleScript, let script {
+            argv = [script] + arguments
+        } else if let python = interpreter ?? pathPython {
+            argv = [python, "-m", "pytest"] + arguments
+        } else {
+            writeStandardError("pytest: command not found (no pytest or python3 on PATH)\n")
+            exit(127)
+        }
+        let cArgv = argv.map { strdup($0) } + [nil]
+        let cEnv = environment.map { strdup($0) } + [nil]
+        execve(argv[0], cArgv, cEnv)
+        writeStandardError("pytest: cannot run \(argv[0]): \(String(cString: strerror(errno)))\n")
+        exit(127)
+    }
+}
+
+func writeStandardError(_ text: String) {
+    let bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        offset += n
+    }
+}

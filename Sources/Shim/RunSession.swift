@@ -1,0 +1,86 @@
+import CPosix
+import Glibc
+import PytestdCore
+import PytestdPosix
+
+/// One run through the manager: send the request with fds 0-2, relay signals, wait for the end.
+struct RunSession {
+    enum Result {
+        case finished(RunOutcome)
+        /// Nothing ran: the real pytest may run instead.
+        case fallback(String)
+        /// The run may have started: never run the tests a second time, just fail.
+        case failed(String)
+    }
+
+    /// Signals a terminal or a parent sends to "pytest"; each reaches the run's process group.
+    static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
+
+    let client: ManagerClient
+    let request: RunRequest
+    let environment: [String]
+
+    func run() -> Result {
+        let signalPipe = cposix_signal_pipe_fd()
+        for signal in Self.forwardedSignals { cposix_signal_pipe_watch(signal) }
+        var channel: MessageChannel
+        do {
+            channel = try submit()
+        } catch {
+            return .fallback("cannot reach the pytestd manager (\(error))")
+        }
+        var interrupts = 0
+        while true {
+            var fds = [
+                pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: signalPipe, events: Int16(POLLIN), revents: 0),
+            ]
+            if poll(&fds, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                return .failed("poll: \(String(cString: strerror(errno)))")
+            }
+            if fds[1].revents != 0 {
+                for signal in drainSignals(signalPipe) {
+                    interrupts += signal == SIGINT ? 1 : 0
+                    // A second Ctrl-C means "stop now", even if the run ignores the first.
+                    try? channel.send(.forwardSignal(interrupts > 1 && signal == SIGINT ? SIGKILL : signal))
+                }
+            }
+            guard fds[0].revents != 0 else { continue }
+            do {
+                switch try channel.receive() {
+                case .message(.finished(let outcome), _):
+                    return .finished(outcome)
+                case .message(.fallback(let reason), _):
+                    return .fallback(reason)
+                case .message(.refused(let reason), _):
+                    return .failed(reason)
+                case .message(.superseded, _):
+                    channel.close()
+                    try client.waitUntilStopped()
+                    channel = try submit()
+                case .message(let other, _):
+                    return .failed("unexpected reply from the manager: \(other)")
+                case .endOfStream:
+                    return .failed("the pytestd manager went away during the run; see `pytestd logs`")
+                case .wouldBlock:
+                    continue
+                }
+            } catch {
+                return .failed("lost the connection to the pytestd manager: \(error)")
+            }
+        }
+    }
+
+    private func submit() throws -> MessageChannel {
+        let channel = try client.connect(environment: environment)
+        try channel.send(.run(request), descriptors: [0, 1, 2])
+        return channel
+    }
+
+    private func drainSignals(_ fd: Int32) -> [Int32] {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        return n > 0 ? bytes[0..<n].map { Int32($0) } : []
+    }
+}
