@@ -1,8 +1,9 @@
 import PytestdCore
 import PytestdPosix
 
-/// Where pytestd's own files are: the host binary beside the manager, and the Python package either
-/// installed under `<prefix>/share/pytestd/python` or in the source tree the binaries were built from.
+/// Where pytestd's own files are: the host binary beside the manager, and the `python/` directory
+/// holding the in-interpreter package in the nearest ancestor of the binaries' directory (beside
+/// `bin/` when installed, the repository root in a build tree).
 struct Installation {
     var hostExecutable: String
     var pythonPackageDirectory: String
@@ -12,10 +13,9 @@ struct Installation {
         let binDirectory = ProjectRoot.parent(of: me)
         let host = ProjectRoot.join(binDirectory, "pytestd-host")
         guard FileSystem.isExecutableFile(host) else { throw UserFacingError("\(host) is missing") }
-        let installed = ProjectRoot.join(ProjectRoot.parent(of: binDirectory), "share/pytestd/python")
-        let candidates = [installed] + ProjectRoot.ancestors(of: binDirectory).map { ProjectRoot.join($0, "python") }
+        let candidates = ProjectRoot.ancestors(of: binDirectory).map { ProjectRoot.join($0, "python") }
         guard let package = candidates.first(where: { FileSystem.exists(ProjectRoot.join($0, "pytestd/_run.py")) }) else {
-            throw UserFacingError("pytestd's Python package was not found (looked in \(installed) and above \(binDirectory))")
+            throw UserFacingError("pytestd's Python package (python/pytestd) was not found above \(binDirectory)")
         }
         return Installation(hostExecutable: host, pythonPackageDirectory: package)
     }

@@ -1,0 +1,33 @@
+# pytestd — two commands a newcomer needs:  make demo  (build + see it work)  and  make test.
+SWIFT_BUILD := swift build -c release --static-swift-stdlib
+PREFIX ?= $(HOME)/.local
+
+.PHONY: build demo test unit-test integration-test bench install clean
+
+build:
+	$(SWIFT_BUILD)
+
+demo: build
+	examples/demo.sh
+
+test: unit-test integration-test
+
+unit-test:
+	swift test --disable-swift-testing
+
+integration-test: build
+	Tests/integration/run.sh
+
+bench: build
+	bench/run
+
+# Installs into $(PREFIX)/lib/pytestd (binaries + Python package) and links `pytestd` into $(PREFIX)/bin.
+# The `pytest` shim stays out of PATH: `pytestd shell-init` prints the alias that uses it.
+install: build
+	install -d $(PREFIX)/bin $(PREFIX)/lib/pytestd/bin $(PREFIX)/lib/pytestd/python/pytestd
+	install -m 755 .build/release/pytest .build/release/pytestd .build/release/pytestd-host $(PREFIX)/lib/pytestd/bin/
+	install -m 644 python/pytestd/*.py $(PREFIX)/lib/pytestd/python/pytestd/
+	ln -sf ../lib/pytestd/bin/pytestd $(PREFIX)/bin/pytestd
+
+clean:
+	rm -rf .build
