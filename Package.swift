@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(
             name: "Manager",
             dependencies: [
-                "PytestdCore", "PytestdPosix",
+                "CPosix", "PytestdCore", "PytestdPosix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

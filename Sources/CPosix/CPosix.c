@@ -143,6 +143,11 @@ void cposix_reset_signals(void) {
     if (signal_pipe[0] >= 0) { close(signal_pipe[0]); close(signal_pipe[1]); signal_pipe[0] = signal_pipe[1] = -1; }
 }
 
+void cposix_close_from(int lowest) {
+    if (close_range((unsigned)lowest, ~0U, 0) == 0) return;
+    for (int fd = lowest; fd < 65536; fd++) close(fd);
+}
+
 int cposix_set_parent_death_signal(int signo) {
     return prctl(PR_SET_PDEATHSIG, signo, 0, 0, 0);
 }

@@ -25,4 +25,6 @@ int cposix_signal_pipe_watch(int signo);
 void cposix_reset_signals(void);
 
 int cposix_set_parent_death_signal(int signo);
+/* Closes every descriptor from `lowest` up: a daemon must not keep its starter's pipes open. */
+void cposix_close_from(int lowest);
 #endif

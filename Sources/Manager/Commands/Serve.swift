@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPosix
 import Glibc
 import PytestdCore
 import PytestdPosix
@@ -14,6 +15,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Why this interpreter was chosen.") var pythonSource = "command line"
 
     func run() throws {
+        // Whoever started us (a shim inside `out=$(pytest)`, a test harness) may have leaked pipes to
+        // us; holding them would keep its reader waiting for as long as the daemon lives.
+        cposix_close_from(3)
         let environment = Subprocess.currentEnvironment()
         let runtime = try RuntimeDirectory.resolve(environment: Subprocess.environmentDictionary(environment))
         let identity = ProjectIdentity(
