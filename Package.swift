@@ -20,11 +20,14 @@ let package = Package(
         .target(name: "CPythonShim"),
         .target(name: "CPosix"),
         .target(name: "PytestdCore"),
+        .target(name: "PytestdPosix", dependencies: ["CPosix", "PytestdCore"]),
+        // TOMLKit brings Foundation; the shim must not link it (it would double the shim's start time).
         .target(
-            name: "PytestdPosix",
-            dependencies: ["CPosix", "PytestdCore", .product(name: "TOMLKit", package: "TOMLKit")]
+            name: "PytestdSettings",
+            dependencies: ["PytestdCore", "PytestdPosix", .product(name: "TOMLKit", package: "TOMLKit")]
         ),
-        .executableTarget(name: "Shim", dependencies: ["PytestdCore", "PytestdPosix"]),
+        .target(name: "PytestdClient", dependencies: ["CPosix", "PytestdCore", "PytestdPosix"]),
+        .executableTarget(name: "Shim", dependencies: ["PytestdClient", "PytestdCore", "PytestdPosix"]),
         .executableTarget(
             name: "Host",
             dependencies: ["CPythonShim", "PytestdCore", "PytestdPosix"]
@@ -32,11 +35,12 @@ let package = Package(
         .executableTarget(
             name: "Manager",
             dependencies: [
-                "CPosix", "PytestdCore", "PytestdPosix",
+                "CPosix", "PytestdClient", "PytestdCore", "PytestdPosix", "PytestdSettings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "PytestdCoreTests", dependencies: ["PytestdCore"]),
         .testTarget(name: "PytestdPosixTests", dependencies: ["PytestdPosix", "PytestdCore"]),
+        .testTarget(name: "PytestdSettingsTests", dependencies: ["PytestdSettings", "PytestdPosix"]),
     ]
 )

@@ -10,8 +10,8 @@ final class HostLoop {
     private let control: MessageChannel
     private let python: EmbeddedPython
     private let signals: Int32
-    /// Run children by pid → the manager's run id.
-    private var runs: [pid_t: UInt64] = [:]
+    /// Run children by pid → the manager's run id and when the child was forked.
+    private var runs: [pid_t: (id: UInt64, forkedAt: Double)] = [:]
     private var warnedAboutThreads = false
 
     init(control: MessageChannel, python: EmbeddedPython) {
@@ -71,6 +71,7 @@ final class HostLoop {
         defer { descriptors.forEach { _ = close($0) } }
         warnIfMultithreaded()
         python.beforeFork()
+        let forkedAt = monotonicSeconds()
         let pid = fork()
         if pid == 0 {
             python.afterForkInChild()
@@ -78,13 +79,13 @@ final class HostLoop {
         }
         python.afterForkInParent()
         guard pid > 0 else {
-            try? control.send(.runFinished(id: id, .exited(3)))
+            try? control.send(.runFinished(id: id, .exited(3), childSeconds: 0))
             writeLog("pytestd-host: fork failed: \(PosixError("fork"))")
             return
         }
         // Also set from the parent, so a signal forwarded right away already has a group to reach.
         setpgid(pid, pid)
-        runs[pid] = id
+        runs[pid] = (id, forkedAt)
         try? control.send(.runStarted(id: id, pid: pid))
     }
 
@@ -93,8 +94,8 @@ final class HostLoop {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
-            guard let id = runs.removeValue(forKey: pid), let outcome = RunOutcome(waitStatus: status) else { continue }
-            try? control.send(.runFinished(id: id, outcome))
+            guard let run = runs.removeValue(forKey: pid), let outcome = RunOutcome(waitStatus: status) else { continue }
+            try? control.send(.runFinished(id: run.id, outcome, childSeconds: monotonicSeconds() - run.forkedAt))
         }
     }
 

@@ -47,7 +47,7 @@ public enum BypassRule {
 
     /// The first argument that names a routed option, in any of its spellings (`--cov`, `--cov=src`,
     /// `-n4`, `-n 4`), up to a `--` separator.
-    static func routedOption(in argv: [String], extra: [String]) -> String? {
+    public static func routedOption(in argv: [String], extra: [String]) -> String? {
         let options = routedOptions + extra
         for argument in argv.dropFirst() {
             if argument == "--" { break }

@@ -63,7 +63,7 @@ public struct ProjectRoot: Equatable {
     }
 
     /// `[name]` headers at the start of a line, with inner whitespace removed.
-    static func tableHeaders(in text: String) -> [String] {
+    public static func tableHeaders(in text: String) -> [String] {
         text.split(whereSeparator: \.isNewline).compactMap { line in
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             guard trimmed.first == "[", !trimmed.hasPrefix("[["),

@@ -10,13 +10,11 @@ public struct ProjectIdentity: Equatable {
     public var interpreter: String
     /// Why this interpreter was chosen, for `pytestd status`.
     public var interpreterSource: String
-    public var settings: ProjectSettings
 
-    public init(root: ProjectRoot, interpreter: String, interpreterSource: String, settings: ProjectSettings) {
+    public init(root: ProjectRoot, interpreter: String, interpreterSource: String) {
         self.root = root
         self.interpreter = interpreter
         self.interpreterSource = interpreterSource
-        self.settings = settings
     }
 
     /// Short, stable file name for this identity's socket, lock and log.
@@ -31,37 +29,37 @@ public struct ProjectIdentity: Equatable {
 
     /// Resolves root and interpreter for a caller in `directory`.
     ///
-    /// Interpreter order: an activated venv (`VIRTUAL_ENV`), then `[tool.pytestd] python`, then the
-    /// interpreter of the real `pytest` script on PATH (its shebang), then `python3` on PATH.
+    /// Interpreter order: an activated venv (`VIRTUAL_ENV`), then `[tool.pytestd] python` (asked of
+    /// `configuredPython` only when no venv is active), then the interpreter of the real `pytest`
+    /// script on PATH (its shebang), then `python3` on PATH.
     public static func resolve(
-        directory: String, environment: [String: String], realPytest: String?
+        directory: String, environment: [String: String], realPytest: String?,
+        configuredPython: (ProjectRoot) throws -> String?
     ) throws -> ProjectIdentity {
         let root = ProjectRoot.locate(
             from: directory, readFile: { FileSystem.readText($0, limit: 256 << 10) },
             exists: FileSystem.exists)
-        let settings = try ProjectSettings.load(root: root.path)
         if let venv = environment["VIRTUAL_ENV"], !venv.isEmpty {
             let python = ProjectRoot.join(venv, "bin/python")
             guard FileSystem.isExecutableFile(python) else {
                 throw UserFacingError("VIRTUAL_ENV is \(venv), but \(python) is not an executable")
             }
-            return ProjectIdentity(root: root, interpreter: python, interpreterSource: "VIRTUAL_ENV", settings: settings)
+            return ProjectIdentity(root: root, interpreter: python, interpreterSource: "VIRTUAL_ENV")
         }
-        if let python = settings.python {
+        if let python = try configuredPython(root) {
             guard FileSystem.isExecutableFile(python) else {
                 throw UserFacingError("[tool.pytestd] python is \(python), which is not an executable")
             }
-            return ProjectIdentity(root: root, interpreter: python, interpreterSource: "[tool.pytestd] python", settings: settings)
+            return ProjectIdentity(root: root, interpreter: python, interpreterSource: "[tool.pytestd] python")
         }
         if let script = realPytest, let python = scriptInterpreter(script) {
-            return ProjectIdentity(root: root, interpreter: python, interpreterSource: "shebang of \(script)", settings: settings)
+            return ProjectIdentity(root: root, interpreter: python, interpreterSource: "shebang of \(script)")
         }
         guard let python3 = PathSearch.find("python3", in: environment["PATH"] ?? "") else {
             throw UserFacingError("no Python interpreter found: activate a venv or set [tool.pytestd] python")
         }
         return ProjectIdentity(
-            root: root, interpreter: try resolveScriptWrapper(python3), interpreterSource: "python3 on PATH",
-            settings: settings)
+            root: root, interpreter: try resolveScriptWrapper(python3), interpreterSource: "python3 on PATH")
     }
 
     /// The Python a console script runs with: `#!/path/python`, or pip's `/bin/sh` trampoline for

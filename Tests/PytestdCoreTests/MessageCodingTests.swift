@@ -82,7 +82,7 @@ final class MessageCodingTests: XCTestCase {
     func testDescriptorCountsMatchTheMessagesThatCarryTerminals() {
         XCTAssertEqual(Message.run(randomRequest()).descriptorCount, 3)
         XCTAssertEqual(Message.startRun(id: 1, randomRequest()).descriptorCount, 3)
-        XCTAssertEqual(Message.finished(.exited(0)).descriptorCount, 0)
+        XCTAssertEqual(Message.finished(.exited(0), childSeconds: 0).descriptorCount, 0)
     }
 
     // MARK: Generators
@@ -90,11 +90,11 @@ final class MessageCodingTests: XCTestCase {
     private func sampleMessages() -> [Message] {
         [
             .run(randomRequest()), .forwardSignal(2), .control(.waitUntilReady, managerIdentity: "1:2:3.4"),
-            .fallback(reason: "no libpython"), .finished(.exited(5)), .finished(.signaled(11)),
+            .fallback(reason: "no libpython"), .finished(.exited(5), childSeconds: 0.25), .finished(.signaled(11), childSeconds: 0),
             .refused(reason: "stopping"), .status([StatusField("pid", "1"), StatusField("state", "ready")]),
-            .acknowledged, .superseded, .startRun(id: .max, randomRequest()),
+            .acknowledged, .superseded, .bypass, .startRun(id: .max, randomRequest()),
             .hostReady(HostReport(pythonVersion: "3.11.7", pytestVersion: "9.0", loadedFiles: [[0x2f, 0xff]], warmupSeconds: 1.5, warmupNote: "")),
-            .hostFailed(reason: "x"), .runStarted(id: 7, pid: 1234), .runFinished(id: 7, .signaled(9)),
+            .hostFailed(reason: "x"), .runStarted(id: 7, pid: 1234), .runFinished(id: 7, .signaled(9), childSeconds: 1e-3),
         ]
     }
 

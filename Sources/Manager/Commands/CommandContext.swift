@@ -1,6 +1,7 @@
 import Glibc
 import PytestdCore
 import PytestdPosix
+import PytestdSettings
 
 /// What every CLI verb starts from: the current project, interpreter and their manager.
 struct CommandContext {
@@ -13,7 +14,8 @@ struct CommandContext {
         let shim = ProjectRoot.join(ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/"), "pytest")
         let realPytest = PathSearch.find("pytest", in: variables["PATH"] ?? "", excluding: FileSystem.realPath(shim))
         let identity = try ProjectIdentity.resolve(
-            directory: FileSystem.currentDirectory() ?? "/", environment: variables, realPytest: realPytest)
+            directory: FileSystem.currentDirectory() ?? "/", environment: variables, realPytest: realPytest,
+            configuredPython: { try ProjectSettings.load(root: $0.path).python })
         client = ManagerClient(
             identity: identity, runtime: try RuntimeDirectory.resolve(environment: variables),
             managerExecutable: FileSystem.currentExecutable() ?? "pytestd")

@@ -3,6 +3,7 @@ import CPosix
 import Glibc
 import PytestdCore
 import PytestdPosix
+import PytestdSettings
 
 /// The daemon itself; started by the shim or `pytestd start`, not by hand.
 struct Serve: ParsableCommand {
@@ -22,7 +23,7 @@ struct Serve: ParsableCommand {
         let runtime = try RuntimeDirectory.resolve(environment: Subprocess.environmentDictionary(environment))
         let identity = ProjectIdentity(
             root: ProjectRoot(path: root, evidence: .workingDirectory), interpreter: python,
-            interpreterSource: pythonSource, settings: try ProjectSettings.load(root: root))
+            interpreterSource: pythonSource)
         let files = runtime.files(for: identity)
 
         let log = open(files.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -32,7 +33,15 @@ struct Serve: ParsableCommand {
         chdir("/")
 
         guard acquireLock(files) else { return }
-        let server = try ManagerServer(identity: identity, files: files, environment: environment, logFd: log)
+        let settings: ProjectSettings
+        do {
+            settings = try ProjectSettings.load(root: root)
+        } catch {
+            ManagerLog.write("cannot start: \(error)")
+            throw error
+        }
+        let server = try ManagerServer(
+            identity: identity, settings: settings, files: files, environment: environment, logFd: log)
         server.run()
     }
 

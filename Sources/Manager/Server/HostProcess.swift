@@ -44,7 +44,7 @@ final class HostProcess {
     /// Starts a host for the project; its end of a socket pair becomes fd 3.
     static func spawn(
         generation: Int, installation: Installation, python: PythonInstallation, identity: ProjectIdentity,
-        environment: [String], logFd: Int32
+        preload: [String], environment: [String], logFd: Int32
     ) throws -> HostProcess {
         let (ours, theirs) = try UnixSocket.pair()
         defer { close(theirs) }
@@ -53,7 +53,7 @@ final class HostProcess {
             "--program", identity.interpreter, "--root", identity.root.path,
             "--package-dir", installation.pythonPackageDirectory,
         ]
-        for path in identity.settings.preload { arguments += ["--preload", path] }
+        for path in preload { arguments += ["--preload", path] }
         var options = Subprocess.Options(environment: environment)
         options.stdout = logFd
         options.stderr = logFd

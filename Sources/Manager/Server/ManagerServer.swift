@@ -2,6 +2,7 @@ import CPosix
 import Glibc
 import PytestdCore
 import PytestdPosix
+import PytestdSettings
 
 /// The manager daemon for one (project root, interpreter): accepts runs, keeps exactly one fresh warm
 /// host to serve them, and never lets a run see a template older than the files on disk.
@@ -10,6 +11,7 @@ import PytestdPosix
 /// inotify and a signal pipe. It never imports user code.
 final class ManagerServer {
     private let identity: ProjectIdentity
+    private let settings: ProjectSettings
     private let files: ManagerFiles
     private let installation: Installation
     private let buildIdentity: String
@@ -41,8 +43,9 @@ final class ManagerServer {
 
     static let coalescingDelay = 0.05
 
-    init(identity: ProjectIdentity, files: ManagerFiles, environment: [String], logFd: Int32) throws {
+    init(identity: ProjectIdentity, settings: ProjectSettings, files: ManagerFiles, environment: [String], logFd: Int32) throws {
         self.identity = identity
+        self.settings = settings
         self.files = files
         self.environment = environment
         self.logFd = logFd
@@ -141,6 +144,11 @@ final class ManagerServer {
             client.state = .queued(request, descriptors: descriptors, since: monotonicSeconds())
             if request.managerIdentity != buildIdentity { return supersede(client) }
             if stopping { return refuse(client, "the manager is stopping") }
+            let argv = request.argv.map { String(decoding: $0, as: UTF8.self) }
+            if BypassRule.routedOption(in: argv, extra: settings.bypassOptions) != nil {
+                client.reply(.bypass)
+                return drop(client)
+            }
             if let reason = unavailable ?? hostFailure.map({ "the warm host failed: \($0)" }) {
                 client.reply(.fallback(reason: reason))
                 return drop(client)
@@ -196,7 +204,7 @@ final class ManagerServer {
         case .queued:
             // Interrupted before it started: end as a plain pytest killed this early would.
             if [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGKILL].contains(signal) {
-                client.reply(.finished(.signaled(signal)))
+                client.reply(.finished(.signaled(signal), childSeconds: 0))
                 drop(client)
             }
         default:
@@ -290,6 +298,7 @@ final class ManagerServer {
         do {
             let host = try HostProcess.spawn(
                 generation: generation, installation: installation, python: python, identity: identity,
+                preload: settings.preload,
                 environment: HostProcess.environment(from: environment), logFd: logFd)
             hosts.append(host)
             warming = host
@@ -361,13 +370,13 @@ final class ManagerServer {
             client.state = .running(host: host, runId: id, pid: pid)
             client.pendingSignals.forEach { kill(-pid, $0) }
             client.pendingSignals = []
-        case .runFinished(let id, let outcome):
+        case .runFinished(let id, let outcome, let childSeconds):
             host.runsInFlight -= 1
             host.runsServed += 1
             runsServed += 1
             lastActivity = monotonicSeconds()
             if let client = client(runningAs: id) {
-                client.reply(.finished(outcome))
+                client.reply(.finished(outcome, childSeconds: childSeconds))
                 drop(client)
             }
             if host.retiredBecause != nil && host.runsInFlight == 0 { terminate(host) }
@@ -508,10 +517,10 @@ final class ManagerServer {
     }
 
     private func checkIdle() {
-        let idleSeconds = identity.settings.idleMinutes * 60
+        let idleSeconds = settings.idleMinutes * 60
         guard idleSeconds > 0, monotonicSeconds() - lastActivity > idleSeconds, clients.isEmpty,
               hosts.allSatisfy({ $0.runsInFlight == 0 }) else { return }
-        shutDown(because: "idle for \(Int(identity.settings.idleMinutes)) min")
+        shutDown(because: "idle for \(Int(settings.idleMinutes)) min")
     }
 
     private func pollTimeoutMilliseconds() -> Int32 {
@@ -577,7 +586,7 @@ final class ManagerServer {
         fields.append(StatusField("last retirement", lastRetirement ?? "none"))
         if let reason = watcher.incompleteReason { fields.append(StatusField("watching", "incomplete: \(reason)")) }
         fields += [
-            StatusField("idle timeout", identity.settings.idleMinutes > 0 ? "\(identity.settings.idleMinutes) min" : "never"),
+            StatusField("idle timeout", settings.idleMinutes > 0 ? "\(settings.idleMinutes) min" : "never"),
             StatusField("socket", files.socket),
             StatusField("log", files.log),
         ]

@@ -14,10 +14,13 @@ public enum Message: Equatable, Sendable {
     case control(ControlCommand, managerIdentity: String)
 
     // Manager → shim or CLI.
-    /// The daemon cannot serve this run; the shim runs the real pytest instead.
+    /// The daemon cannot serve this run; the shim runs the real pytest instead, saying why.
     case fallback(reason: String)
-    /// The run is over; the shim exits the same way.
-    case finished(RunOutcome)
+    /// The project's configuration sends this invocation to the real pytest (`bypass_options`): no note.
+    case bypass
+    /// The run is over; the shim exits the same way. `childSeconds` is the run child's lifetime, fork to
+    /// exit: the rest of the caller's wait is pytestd's overhead (`PYTESTD_TIMING=1` prints both).
+    case finished(RunOutcome, childSeconds: Double)
     /// The request was not served (wrong version, manager stopping, a broken host).
     case refused(reason: String)
     case status([StatusField])
@@ -35,7 +38,7 @@ public enum Message: Equatable, Sendable {
     /// The host cannot serve at all (no usable libpython, pytest missing, …).
     case hostFailed(reason: String)
     case runStarted(id: UInt64, pid: Int32)
-    case runFinished(id: UInt64, RunOutcome)
+    case runFinished(id: UInt64, RunOutcome, childSeconds: Double)
 
     public static let protocolVersion: UInt32 = 1
 

@@ -1,6 +1,6 @@
 extension Message {
     private enum Tag: UInt8 {
-        case run = 1, forwardSignal, control, fallback, finished, refused, status, acknowledged, superseded
+        case run = 1, forwardSignal, control, fallback, finished, refused, status, acknowledged, superseded, bypass
         case startRun = 20, hostReady, hostFailed, runStarted, runFinished
     }
 
@@ -22,9 +22,10 @@ extension Message {
         case .fallback(let reason):
             w.write(Tag.fallback.rawValue)
             w.write(reason)
-        case .finished(let outcome):
+        case .finished(let outcome, let seconds):
             w.write(Tag.finished.rawValue)
             w.write(outcome)
+            w.write(seconds)
         case .refused(let reason):
             w.write(Tag.refused.rawValue)
             w.write(reason)
@@ -36,6 +37,8 @@ extension Message {
             w.write(Tag.acknowledged.rawValue)
         case .superseded:
             w.write(Tag.superseded.rawValue)
+        case .bypass:
+            w.write(Tag.bypass.rawValue)
         case .startRun(let id, let request):
             w.write(Tag.startRun.rawValue)
             w.write(id)
@@ -54,10 +57,11 @@ extension Message {
             w.write(Tag.runStarted.rawValue)
             w.write(id)
             w.write(pid)
-        case .runFinished(let id, let outcome):
+        case .runFinished(let id, let outcome, let seconds):
             w.write(Tag.runFinished.rawValue)
             w.write(id)
             w.write(outcome)
+            w.write(seconds)
         }
         return w.bytes
     }
@@ -84,7 +88,7 @@ extension Message {
         case .fallback:
             self = .fallback(reason: try r.readString())
         case .finished:
-            self = .finished(try r.readRunOutcome())
+            self = .finished(try r.readRunOutcome(), childSeconds: try r.readDouble())
         case .refused:
             self = .refused(reason: try r.readString())
         case .status:
@@ -96,6 +100,8 @@ extension Message {
             self = .acknowledged
         case .superseded:
             self = .superseded
+        case .bypass:
+            self = .bypass
         case .startRun:
             let id = try r.readUInt64()
             self = .startRun(id: id, try r.readRunRequest())
@@ -111,7 +117,7 @@ extension Message {
             self = .runStarted(id: id, pid: try r.readInt32())
         case .runFinished:
             let id = try r.readUInt64()
-            self = .runFinished(id: id, try r.readRunOutcome())
+            self = .runFinished(id: id, try r.readRunOutcome(), childSeconds: try r.readDouble())
         }
         try r.expectEnd()
     }

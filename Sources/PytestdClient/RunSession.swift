@@ -4,9 +4,11 @@ import PytestdCore
 import PytestdPosix
 
 /// One run through the manager: send the request with fds 0-2, relay signals, wait for the end.
-struct RunSession {
-    enum Result {
-        case finished(RunOutcome)
+public struct RunSession {
+    public enum Result {
+        case finished(RunOutcome, childSeconds: Double)
+        /// The project routes this invocation to the real pytest (`bypass_options`).
+        case bypass
         /// Nothing ran: the real pytest may run instead.
         case fallback(String)
         /// The run may have started: never run the tests a second time, just fail.
@@ -20,7 +22,13 @@ struct RunSession {
     let request: RunRequest
     let environment: [String]
 
-    func run() -> Result {
+    public init(client: ManagerClient, request: RunRequest, environment: [String]) {
+        self.client = client
+        self.request = request
+        self.environment = environment
+    }
+
+    public func run() -> Result {
         let signalPipe = cposix_signal_pipe_fd()
         for signal in Self.forwardedSignals { cposix_signal_pipe_watch(signal) }
         var channel: MessageChannel
@@ -49,10 +57,12 @@ struct RunSession {
             guard fds[0].revents != 0 else { continue }
             do {
                 switch try channel.receive() {
-                case .message(.finished(let outcome), _):
-                    return .finished(outcome)
+                case .message(.finished(let outcome, let childSeconds), _):
+                    return .finished(outcome, childSeconds: childSeconds)
                 case .message(.fallback(let reason), _):
                     return .fallback(reason)
+                case .message(.bypass, _):
+                    return .bypass
                 case .message(.refused(let reason), _):
                     return .failed(reason)
                 case .message(.superseded, _):

@@ -2,6 +2,7 @@ import Glibc
 import XCTest
 
 @testable import PytestdPosix
+@testable import PytestdSettings
 
 final class ProjectSettingsTests: XCTestCase {
     func testDefaultsWithoutATable() throws {

@@ -1,4 +1,5 @@
 import PytestdCore
+import PytestdPosix
 import TOMLKit
 
 /// `[tool.pytestd]` in the project's pyproject.toml.

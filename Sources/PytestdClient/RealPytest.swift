@@ -9,13 +9,14 @@ struct RealPytest {
     /// The project's interpreter, once known: `python -m pytest` when there is no script.
     var interpreter: String?
     var style: InvocationStyle
+    /// pytest's arguments (argv without argv[0]).
+    var arguments: [String]
     var environment: [String]
 
     /// Replaces this process with the real pytest. `note`, when given, is the one line that says why
     /// the daemon did not serve; deliberate bypasses (PYTESTD_DISABLE, routed options) stay silent.
     func exec(note: String? = nil) -> Never {
         if let note { writeStandardError("pytestd: \(note); running plain pytest\n") }
-        let arguments = Array(CommandLine.arguments.dropFirst())
         let pathPython = PathSearch.find("python3", in: getenv("PATH").map { String(cString: $0) } ?? "")
         let argv: [String]
         if style == .consoleScript, let script {

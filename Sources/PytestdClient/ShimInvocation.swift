@@ -1,0 +1,61 @@
+import Glibc
+import PytestdCore
+import PytestdPosix
+
+/// What the drop-in `pytest` does: forward this invocation to the project's warm manager with the
+/// caller's terminal (fds 0-2), argv, working directory and environment, relay signals, and exit
+/// exactly as the run did. Whenever the daemon cannot serve, become the real pytest (exec): having
+/// the shim on PATH must never be worse than not having it.
+///
+/// Shared by the `pytest` shim and `pytestd run`; they differ only in how they learn
+/// `[tool.pytestd] python` (the shim does not link the TOML parser, see Package.swift).
+public enum ShimInvocation {
+    /// - Parameter arguments: argv as the user typed it, `pytest` first.
+    public static func main(arguments: [String], configuredPython: (ProjectRoot) throws -> String?) -> Never {
+        let environmentEntries = Subprocess.currentEnvironment()
+        let environment = Subprocess.environmentDictionary(environmentEntries)
+        let style: InvocationStyle = environment["PYTESTD_INVOCATION"] == "module" ? .module : .consoleScript
+        // PYTESTD_INVOCATION speaks to the shim only; the run must not see it.
+        let forwarded = environmentEntries.filter { !$0.hasPrefix("PYTESTD_INVOCATION=") }
+        let shim = ProjectRoot.join(ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/"), "pytest")
+        var real = RealPytest(
+            script: PathSearch.find("pytest", in: environment["PATH"] ?? "", excluding: FileSystem.realPath(shim)),
+            interpreter: nil, style: style, arguments: Array(arguments.dropFirst()), environment: forwarded)
+
+        if BypassRule.reason(argv: arguments, environment: environment) != nil { real.exec() }
+
+        let cwd = FileSystem.currentDirectory() ?? "/"
+        let identity: ProjectIdentity
+        let client: ManagerClient
+        do {
+            identity = try ProjectIdentity.resolve(
+                directory: cwd, environment: environment, realPytest: real.script, configuredPython: configuredPython)
+            real.interpreter = identity.interpreter
+            client = ManagerClient(
+                identity: identity, runtime: try RuntimeDirectory.resolve(environment: environment),
+                managerExecutable: try ManagerClient.siblingManagerExecutable())
+        } catch {
+            real.exec(note: "\(error)")
+        }
+
+        let request = RunRequest(
+            argv: arguments.map { Bytes($0.utf8) }, workingDirectory: Bytes(cwd.utf8),
+            environment: forwarded.map { Bytes($0.utf8) }, style: style,
+            scriptPath: Bytes((real.script ?? ProjectRoot.join(ProjectRoot.parent(of: identity.interpreter), "pytest")).utf8),
+            managerIdentity: client.expectedIdentity)
+
+        switch RunSession(client: client, request: request, environment: environmentEntries).run() {
+        case .finished(let outcome, let childSeconds):
+            if let timing = environment["PYTESTD_TIMING"], !timing.isEmpty, timing != "0" {
+                writeStandardError("pytestd: run child \(Int((childSeconds * 1e6).rounded())) µs\n")
+            }
+            ExitStatus.reproduce(outcome)
+        case .bypass:
+            real.exec()
+        case .fallback(let reason):
+            real.exec(note: reason)
+        case .failed(let message):
+            ExitStatus.fail(message)
+        }
+    }
+}
