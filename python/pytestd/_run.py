@@ -78,6 +78,10 @@ def _set_argv_and_path(arguments, console_script: bool, script: str):
         argv0 = os.path.join(os.path.dirname(pytest.__file__), "__main__.py")
         first_path = os.getcwd()
     sys.argv[:] = [argv0] + arguments[1:]
+    if console_script:
+        sys.orig_argv = [sys.executable, script] + arguments[1:]
+    else:
+        sys.orig_argv = [sys.executable, "-m", "pytest"] + arguments[1:]
     main = sys.modules["__main__"]
     main.__file__ = argv0
     if not (sys.version_info >= (3, 11) and os.environ.get("PYTHONSAFEPATH")):
