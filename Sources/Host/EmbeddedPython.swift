@@ -25,13 +25,17 @@ struct EmbeddedPython {
     func warm() throws -> HostReport {
         let preload = NulTerminatedList.join(configuration.preload.map { Bytes($0.utf8) })
         let fields = NulTerminatedList.split(try callBytes("pytestd._warmup", "warm", [Bytes(configuration.root.utf8), preload]))
-        guard fields.count >= 4 else { throw UserFacingError("warm-up returned an incomplete report") }
+        // version, pytest version, seconds, note, whole-environment flag, N, N variables, files…
+        let text = { (index: Int) in String(decoding: fields[index], as: UTF8.self) }
+        guard fields.count >= 6, let variableCount = Int(text(5)), fields.count >= 6 + variableCount else {
+            throw UserFacingError("warm-up returned an incomplete report")
+        }
         return HostReport(
-            pythonVersion: String(decoding: fields[0], as: UTF8.self),
-            pytestVersion: String(decoding: fields[1], as: UTF8.self),
-            loadedFiles: Array(fields[4...]),
-            warmupSeconds: Double(String(decoding: fields[2], as: UTF8.self)) ?? 0,
-            warmupNote: String(decoding: fields[3], as: UTF8.self))
+            pythonVersion: text(0), pytestVersion: text(1),
+            loadedFiles: Array(fields[(6 + variableCount)...]),
+            environmentReads: Array(fields[6..<(6 + variableCount)]),
+            readsWholeEnvironment: text(4) == "1",
+            warmupSeconds: Double(text(2)) ?? 0, warmupNote: text(3))
     }
 
     /// In a run child: runs pytest for the request and returns its exit status.

@@ -16,6 +16,7 @@ struct RunChild {
         setpgid(0, 0)
         cposix_set_parent_death_signal(SIGKILL)
         cposix_reset_signals()
+        umask(mode_t(request.umask))
         close(controlFd)
         for (target, source) in descriptors.enumerated() where dup2(source, Int32(target)) < 0 {
             _exit(3)

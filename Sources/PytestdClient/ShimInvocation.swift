@@ -40,7 +40,7 @@ public enum ShimInvocation {
 
         let request = RunRequest(
             argv: arguments.map { Bytes($0.utf8) }, workingDirectory: Bytes(cwd.utf8),
-            environment: forwarded.map { Bytes($0.utf8) }, style: style,
+            environment: forwarded.map { Bytes($0.utf8) }, style: style, umask: currentUmask(),
             scriptPath: Bytes((real.script ?? ProjectRoot.join(ProjectRoot.parent(of: identity.interpreter), "pytest")).utf8),
             managerIdentity: client.expectedIdentity)
 
@@ -58,4 +58,10 @@ public enum ShimInvocation {
             ExitStatus.fail(message)
         }
     }
+}
+
+private func currentUmask() -> UInt32 {
+    let mask = umask(0)
+    umask(mask)
+    return UInt32(mask)
 }

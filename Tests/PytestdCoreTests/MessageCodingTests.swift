@@ -93,7 +93,7 @@ final class MessageCodingTests: XCTestCase {
             .fallback(reason: "no libpython"), .finished(.exited(5), childSeconds: 0.25), .finished(.signaled(11), childSeconds: 0),
             .refused(reason: "stopping"), .status([StatusField("pid", "1"), StatusField("state", "ready")]),
             .acknowledged, .superseded, .bypass, .startRun(id: .max, randomRequest()),
-            .hostReady(HostReport(pythonVersion: "3.11.7", pytestVersion: "9.0", loadedFiles: [[0x2f, 0xff]], warmupSeconds: 1.5, warmupNote: "")),
+            .hostReady(HostReport(pythonVersion: "3.11.7", pytestVersion: "9.0", loadedFiles: [[0x2f, 0xff]], environmentReads: [Array("A=1".utf8), Array("B".utf8)], readsWholeEnvironment: true, warmupSeconds: 1.5, warmupNote: "")),
             .hostFailed(reason: "x"), .runStarted(id: 7, pid: 1234), .runFinished(id: 7, .signaled(9), childSeconds: 1e-3),
         ]
     }
@@ -111,7 +111,8 @@ final class MessageCodingTests: XCTestCase {
         RunRequest(
             argv: (0..<Int.random(in: 0...6, using: &generator)).map { _ in randomBytes() },
             workingDirectory: randomBytes(), environment: (0..<Int.random(in: 0...20, using: &generator)).map { _ in randomBytes() },
-            style: Bool.random(using: &generator) ? .module : .consoleScript, scriptPath: randomBytes(),
+            style: Bool.random(using: &generator) ? .module : .consoleScript,
+            umask: UInt32.random(in: 0...0o777, using: &generator), scriptPath: randomBytes(),
             managerIdentity: "id")
     }
 }

@@ -13,7 +13,7 @@ final class MessageChannelTests: XCTestCase {
         XCTAssertEqual(pipe(&pipeFds), 0)
         defer { close(pipeFds[0]) }
         let request = RunRequest(argv: [Array("pytest".utf8)], workingDirectory: Array("/".utf8), environment: [],
-                                 style: .consoleScript, scriptPath: [], managerIdentity: "x")
+                                 style: .consoleScript, umask: 0o22, scriptPath: [], managerIdentity: "x")
         try sender.send(.forwardSignal(2))
         try sender.send(.run(request), descriptors: [pipeFds[1], pipeFds[1], pipeFds[1]])
         close(pipeFds[1])

@@ -1,7 +1,9 @@
 """Building the warm template: everything a run would import, imported once, then frozen.
 
 Called once per host, before any fork. The template must look like a freshly started interpreter
-to each run child, apart from the modules it already has.
+to each run child, apart from the modules it already has. It also records what the imports depended
+on besides module files — data files they read and environment variables they looked at — so the
+manager can tell when the template no longer matches the disk or a caller's environment.
 """
 
 import gc
@@ -10,7 +12,7 @@ import os
 import sys
 import time
 from contextlib import redirect_stdout
-from typing import List
+from typing import Dict, Optional, Set
 
 from pytestd import _wire
 
@@ -36,10 +38,11 @@ def warm(root: bytes, preload: bytes) -> bytes:
     saved_argv = list(sys.argv)
     os.chdir(os.fsdecode(root))
     output = io.StringIO()
+    reads = _ImportTimeReads()
     try:
         args = ["--collect-only", "-q", "-p", "no:cacheprovider"]
         args += [os.fsdecode(p) for p in _wire.split(preload)]
-        with redirect_stdout(output):
+        with reads, redirect_stdout(output):
             status = pytest.main(args)
     finally:
         sys.path[:] = saved_path
@@ -48,7 +51,7 @@ def warm(root: bytes, preload: bytes) -> bytes:
     note = _warmup_note(int(status), output.getvalue())
     if note:
         print(f"pytestd-host: warm-up: {note}", file=sys.stderr)
-    loaded = _loaded_files()
+    loaded = _loaded_files() | reads.files
     sys.stdout.flush()
     sys.stderr.flush()
     # Later full collections (pytest >= 8 runs them at exit) would otherwise touch, and so copy,
@@ -57,9 +60,14 @@ def warm(root: bytes, preload: bytes) -> bytes:
     gc.freeze()
     elapsed = time.perf_counter() - started
     version = ".".join(map(str, sys.version_info[:3]))
+    environment = [
+        name if value is None else name + b"=" + value for name, value in sorted(reads.variables.items())
+    ]
     return _wire.join(
-        [version.encode(), pytest.__version__.encode(), f"{elapsed:.6f}".encode(), note.encode()]
-        + loaded
+        [version.encode(), pytest.__version__.encode(), f"{elapsed:.6f}".encode(), note.encode(),
+         b"1" if reads.whole_environment else b"0", str(len(environment)).encode()]
+        + environment
+        + sorted(loaded)
     )
 
 
@@ -70,10 +78,105 @@ def _warmup_note(status: int, output: str) -> str:
     return f"collection ended with status {status}: {last[0].strip()}"
 
 
-def _loaded_files() -> List[bytes]:
+def _loaded_files() -> Set[bytes]:
     files = set()
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
         if isinstance(path, str) and os.path.isabs(path):
             files.add(os.fsencode(path))
-    return sorted(files)
+    return files
+
+
+def _importing() -> bool:
+    """Whether a module body is executing somewhere up the stack (pytest's own option and
+    configuration reads happen outside any import: each run repeats those itself)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            return True
+        frame = frame.f_back
+    return False
+
+
+class _ImportTimeReads:
+    """Records, while active, what module bodies read besides code: environment variables (through
+    ``os.environ``/``os.environb``/``os.getenv``), with the value each had when first read, and files
+    opened for reading. A variable the imports set before reading it is their own, not a dependency."""
+
+    _hook_installed = False
+    _current: Optional["_ImportTimeReads"] = None
+
+    def __init__(self):
+        self.variables: Dict[bytes, Optional[bytes]] = {}
+        self.written: Set[bytes] = set()
+        self.whole_environment = False
+        self.files: Set[bytes] = set()
+
+    def __enter__(self):
+        environ_class = type(os.environ)
+        self._original = (environ_class.__getitem__, environ_class.__iter__, environ_class.__setitem__,
+                          environ_class.__delitem__)
+        reads = self
+        getitem, iterate, setitem, delitem = self._original
+
+        def recording_getitem(mapping, key):
+            try:
+                value = getitem(mapping, key)
+            except KeyError:
+                value = None
+            name = key if isinstance(key, bytes) else os.fsencode(key)
+            if name not in reads.variables and name not in reads.written and _importing():
+                reads.variables[name] = value if value is None or isinstance(value, bytes) else os.fsencode(value)
+            if value is None:
+                raise KeyError(key)
+            return value
+
+        def recording_iter(mapping):
+            if _importing():
+                reads.whole_environment = True
+            return iterate(mapping)
+
+        def recording_setitem(mapping, key, value):
+            reads.written.add(key if isinstance(key, bytes) else os.fsencode(key))
+            setitem(mapping, key, value)
+
+        def recording_delitem(mapping, key):
+            reads.written.add(key if isinstance(key, bytes) else os.fsencode(key))
+            delitem(mapping, key)
+
+        environ_class.__getitem__ = recording_getitem
+        environ_class.__iter__ = recording_iter
+        environ_class.__setitem__ = recording_setitem
+        environ_class.__delitem__ = recording_delitem
+        # Audit hooks cannot be removed: install one for the process, active only during warm-up.
+        if not _ImportTimeReads._hook_installed:
+            sys.addaudithook(_audit)
+            _ImportTimeReads._hook_installed = True
+        _ImportTimeReads._current = self
+        return self
+
+    def __exit__(self, *exc_info):
+        environ_class = type(os.environ)
+        (environ_class.__getitem__, environ_class.__iter__, environ_class.__setitem__,
+         environ_class.__delitem__) = self._original
+        _ImportTimeReads._current = None
+        return False
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT
+
+
+def _audit(event, args):
+    reads = _ImportTimeReads._current
+    if reads is None or event != "open":
+        return
+    path, mode, flags = args
+    if not isinstance(path, (str, bytes)):
+        return
+    if isinstance(mode, str) and any(c in mode for c in "wax+"):
+        return
+    if mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS:
+        return
+    path = os.fsencode(path)
+    if b"__pycache__" not in path:
+        reads.files.add(os.path.abspath(path))

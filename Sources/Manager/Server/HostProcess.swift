@@ -13,9 +13,12 @@ final class HostProcess {
     let pid: pid_t
     let channel: MessageChannel
     let generation: Int
+    /// The environment the template is imported under.
+    let environment: [String]
     let startedAt = monotonicSeconds()
     var state = State.warming
     var freshness = Freshness()
+    var environmentDependencies = EnvironmentDependencies()
     /// Changes seen while warming: the template may have read the old or the new content.
     var changesWhileWarming: [String] = []
     /// Why this host may no longer take runs (it finishes the ones it has).
@@ -25,10 +28,11 @@ final class HostProcess {
     /// Set once the process has been reaped.
     var exitStatus: Int32?
 
-    init(pid: pid_t, channel: MessageChannel, generation: Int) {
+    init(pid: pid_t, channel: MessageChannel, generation: Int, environment: [String]) {
         self.pid = pid
         self.channel = channel
         self.generation = generation
+        self.environment = environment
     }
 
     var isReady: Bool {
@@ -67,15 +71,17 @@ final class HostProcess {
         }
         let channel = MessageChannel(fd: ours)
         channel.setNonBlocking()
-        return HostProcess(pid: pid, channel: channel, generation: generation)
+        return HostProcess(pid: pid, channel: channel, generation: generation, environment: environment)
     }
 
-    /// The environment a template is built with: the manager's, without the interpreter start-up
-    /// variables, which the runs either never have (they are routed to plain pytest) or set per run.
-    static func environment(from managerEnvironment: [String]) -> [String] {
+    /// The environment a template is built with, from a caller's: without the interpreter start-up
+    /// variables, which runs either never have (they go to plain pytest) or apply per run, and without
+    /// pytestd's own variables. Also what a run's environment is compared in.
+    static func templateEnvironment(from callerEnvironment: [String]) -> [String] {
         let excluded = BypassRule.interpreterStartupVariables.union(BypassRule.emulatedVariables)
-        return managerEnvironment.filter { entry in
-            !excluded.contains(String(entry.prefix { $0 != "=" }))
+        return callerEnvironment.filter { entry in
+            let name = entry.prefix { $0 != "=" }
+            return !excluded.contains(String(name)) && !name.hasPrefix("PYTESTD_")
         }
     }
 

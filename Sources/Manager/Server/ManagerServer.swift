@@ -15,7 +15,9 @@ final class ManagerServer {
     private let files: ManagerFiles
     private let installation: Installation
     private let buildIdentity: String
-    private let environment: [String]
+    /// The environment the next host's template is imported under: the starting caller's, then the
+    /// environment of the last run that needed a template of its own.
+    private var templateEnvironment: [String]
     private let logFd: Int32
     private let listener: Int32
     private let watcher: SourceWatcher
@@ -47,7 +49,7 @@ final class ManagerServer {
         self.identity = identity
         self.settings = settings
         self.files = files
-        self.environment = environment
+        templateEnvironment = HostProcess.templateEnvironment(from: environment)
         self.logFd = logFd
         installation = try Installation.locate()
         buildIdentity = ManagerClient.buildIdentity(ofExecutable: FileSystem.currentExecutable() ?? "")
@@ -246,7 +248,21 @@ final class ManagerServer {
             if case .queued = $0.state { return true } else { return false }
         }
         guard !waiting.isEmpty, let host = freshActiveHost() else { return }
-        for client in waiting.sorted(by: { queuedSince($0) < queuedSince($1) }) { dispatch(client, to: host) }
+        for client in waiting.sorted(by: { queuedSince($0) < queuedSince($1) }) {
+            guard case .queued(let request, _, _) = client.state else { continue }
+            let environment = HostProcess.templateEnvironment(from: request.environment.map { String(decoding: $0, as: UTF8.self) })
+            let bytes = environment.map { Bytes($0.utf8) }
+            // A template built with exactly this environment serves it, whatever its imports did.
+            if host.environment != environment, let name = host.environmentDependencies.firstDifference(in: bytes) {
+                // The template's imports saw other values: this run needs a template of its own.
+                retire(host, because: host.environmentDependencies.describeDifference(name, in: bytes))
+                templateEnvironment = environment
+                scheduleWarm(after: 0)
+                client.noteOnTerminal(waitingNote())
+                return
+            }
+            dispatch(client, to: host)
+        }
     }
 
     private func queuedSince(_ client: ClientConnection) -> Double {
@@ -299,7 +315,7 @@ final class ManagerServer {
             let host = try HostProcess.spawn(
                 generation: generation, installation: installation, python: python, identity: identity,
                 preload: settings.preload,
-                environment: HostProcess.environment(from: environment), logFd: logFd)
+                environment: templateEnvironment, logFd: logFd)
             hosts.append(host)
             warming = host
             ManagerLog.write("host \(host.pid) (generation \(generation)) warming")
@@ -339,6 +355,9 @@ final class ManagerServer {
         case .hostReady(let report):
             handleFileEvents()
             host.freshness = Freshness(loaded: report.loadedFiles, root: identity.root.path, sitePackages: python?.sitePackages ?? "/")
+            host.environmentDependencies = EnvironmentDependencies(
+                reads: report.environmentReads, wholeEnvironment: report.readsWholeEnvironment,
+                templateEnvironment: host.environment.map { Bytes($0.utf8) })
             if warming === host { warming = nil }
             host.state = .ready(report)
             let note = report.warmupNote.isEmpty ? "" : " (\(report.warmupNote))"

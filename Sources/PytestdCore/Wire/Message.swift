@@ -78,17 +78,24 @@ public struct HostReport: Equatable, Sendable {
     /// Source files of every module in the template (and the conftests): if one changes, the
     /// template is stale.
     public var loadedFiles: [Bytes]
+    /// Environment variables module bodies read while the template was built: `NAME=value`, or
+    /// `NAME` alone for one that was unset. A run whose environment differs needs another template.
+    public var environmentReads: [Bytes]
+    /// A module body iterated the whole environment (settings objects do): every variable counts.
+    public var readsWholeEnvironment: Bool
     public var warmupSeconds: Double
     /// Collection problems during warm-up, shown by `pytestd status`; runs report them as pytest would.
     public var warmupNote: String
 
     public init(
-        pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], warmupSeconds: Double,
-        warmupNote: String
+        pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], environmentReads: [Bytes],
+        readsWholeEnvironment: Bool, warmupSeconds: Double, warmupNote: String
     ) {
         self.pythonVersion = pythonVersion
         self.pytestVersion = pytestVersion
         self.loadedFiles = loadedFiles
+        self.environmentReads = environmentReads
+        self.readsWholeEnvironment = readsWholeEnvironment
         self.warmupSeconds = warmupSeconds
         self.warmupNote = warmupNote
     }

@@ -48,6 +48,8 @@ extension Message {
             w.write(report.pythonVersion)
             w.write(report.pytestVersion)
             w.write(report.loadedFiles)
+            w.write(report.environmentReads)
+            w.write(report.readsWholeEnvironment)
             w.write(report.warmupSeconds)
             w.write(report.warmupNote)
         case .hostFailed(let reason):
@@ -108,7 +110,8 @@ extension Message {
         case .hostReady:
             self = .hostReady(HostReport(
                 pythonVersion: try r.readString(), pytestVersion: try r.readString(),
-                loadedFiles: try r.readBytesList(), warmupSeconds: try r.readDouble(),
+                loadedFiles: try r.readBytesList(), environmentReads: try r.readBytesList(),
+                readsWholeEnvironment: try r.readBool(), warmupSeconds: try r.readDouble(),
                 warmupNote: try r.readString()))
         case .hostFailed:
             self = .hostFailed(reason: try r.readString())
@@ -129,6 +132,7 @@ extension WireWriter {
         write(request.workingDirectory)
         write(request.environment)
         write(request.style.rawValue)
+        write(request.umask)
         write(request.scriptPath)
         write(request.managerIdentity)
     }
@@ -155,7 +159,7 @@ extension WireReader {
             throw WireError.invalidValue("invocation style \(rawStyle)")
         }
         return RunRequest(
-            argv: argv, workingDirectory: cwd, environment: environment, style: style,
+            argv: argv, workingDirectory: cwd, environment: environment, style: style, umask: try readUInt32(),
             scriptPath: try readBytes(), managerIdentity: try readString())
     }
 

@@ -15,19 +15,22 @@ public struct RunRequest: Equatable, Sendable {
     /// The complete environment as `NAME=value` entries; it replaces the host's, never merges.
     public var environment: [Bytes]
     public var style: InvocationStyle
+    /// The caller's file-creation mask: a process attribute that no descriptor carries.
+    public var umask: UInt32
     /// The real `pytest` script the shell would have run; becomes `sys.argv[0]` for console runs.
     public var scriptPath: Bytes
     /// Identifies the manager build the shim expects; a mismatch restarts the manager.
     public var managerIdentity: String
 
     public init(
-        argv: [Bytes], workingDirectory: Bytes, environment: [Bytes], style: InvocationStyle,
+        argv: [Bytes], workingDirectory: Bytes, environment: [Bytes], style: InvocationStyle, umask: UInt32,
         scriptPath: Bytes, managerIdentity: String
     ) {
         self.argv = argv
         self.workingDirectory = workingDirectory
         self.environment = environment
         self.style = style
+        self.umask = umask
         self.scriptPath = scriptPath
         self.managerIdentity = managerIdentity
     }
