@@ -2,7 +2,7 @@
 SWIFT_BUILD := swift build -c release --static-swift-stdlib
 PREFIX ?= $(HOME)/.local
 
-.PHONY: build demo test unit-test integration-test bench install clean
+.PHONY: build demo test unit-test integration-test bench bench-quick install clean
 
 build:
 	$(SWIFT_BUILD)
@@ -20,6 +20,9 @@ integration-test: build
 
 bench: build
 	bench/run
+
+bench-quick: build
+	bench/run --quick
 
 # Installs into $(PREFIX)/lib/pytestd (binaries + Python package) and links `pytestd` into $(PREFIX)/bin.
 # The `pytest` shim stays out of PATH: `pytestd shell-init` prints the alias that uses it.

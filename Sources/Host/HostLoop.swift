@@ -1,4 +1,3 @@
-import CPosix
 import Glibc
 import PytestdCore
 import PytestdPosix
@@ -18,8 +17,7 @@ final class HostLoop {
         self.control = control
         self.python = python
         control.setNonBlocking()
-        signals = cposix_signal_pipe_fd()
-        for signal in [SIGCHLD, SIGTERM, SIGINT, SIGHUP] { cposix_signal_pipe_watch(signal) }
+        signals = SignalPipe.watch([SIGCHLD, SIGTERM, SIGINT, SIGHUP])
     }
 
     func run() -> Never {
@@ -40,29 +38,21 @@ final class HostLoop {
     /// Handles every message already received: frames may arrive several per read.
     private func handleControl() {
         do {
-            while true {
-                switch try control.receive() {
-                case .message(.startRun(let id, let request), let descriptors):
-                    startRun(id: id, request: request, descriptors: descriptors)
-                case .message(let other, let descriptors):
+            let open = try control.drainMessages { message, descriptors in
+                guard case .startRun(let id, let request) = message else {
                     descriptors.forEach { _ = close($0) }
-                    writeLog("pytestd-host: ignoring unexpected message \(other)")
-                case .endOfStream:
-                    shutDown(nil)
-                case .wouldBlock:
-                    return
+                    return writeLog("pytestd-host: ignoring unexpected message \(message)")
                 }
+                startRun(id: id, request: request, descriptors: descriptors)
             }
+            if !open { shutDown(nil) }
         } catch {
             shutDown("control channel: \(error)")
         }
     }
 
     private func handleSignals() {
-        var bytes = [UInt8](repeating: 0, count: 64)
-        let n = bytes.withUnsafeMutableBytes { read(signals, $0.baseAddress, $0.count) }
-        guard n > 0 else { return }
-        let received = Set(bytes[0..<n].map { Int32($0) })
+        let received = Set(SignalPipe.drain(signals))
         if received.contains(SIGCHLD) { reapChildren() }
         if !received.isDisjoint(with: [SIGTERM, SIGINT, SIGHUP]) { shutDown(nil) }
     }

@@ -1,4 +1,3 @@
-import CPosix
 import Glibc
 import PytestdCore
 import PytestdPosix
@@ -29,8 +28,7 @@ public struct RunSession {
     }
 
     public func run() -> Result {
-        let signalPipe = cposix_signal_pipe_fd()
-        for signal in Self.forwardedSignals { cposix_signal_pipe_watch(signal) }
+        let signalPipe = SignalPipe.watch(Self.forwardedSignals)
         var channel: MessageChannel
         do {
             channel = try submit()
@@ -48,7 +46,7 @@ public struct RunSession {
                 return .failed("poll: \(String(cString: strerror(errno)))")
             }
             if fds[1].revents != 0 {
-                for signal in drainSignals(signalPipe) {
+                for signal in SignalPipe.drain(signalPipe) {
                     interrupts += signal == SIGINT ? 1 : 0
                     // A second Ctrl-C means "stop now", even if the run ignores the first.
                     try? channel.send(.forwardSignal(interrupts > 1 && signal == SIGINT ? SIGKILL : signal))
@@ -86,11 +84,5 @@ public struct RunSession {
         let channel = try client.connect(environment: environment)
         try channel.send(.run(request), descriptors: [0, 1, 2])
         return channel
-    }
-
-    private func drainSignals(_ fd: Int32) -> [Int32] {
-        var bytes = [UInt8](repeating: 0, count: 64)
-        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        return n > 0 ? bytes[0..<n].map { Int32($0) } : []
     }
 }

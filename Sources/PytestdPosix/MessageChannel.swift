@@ -91,6 +91,20 @@ public final class MessageChannel {
         }
     }
 
+    /// Hands every message already available on this non-blocking channel to `handle`, in order,
+    /// until the socket has no more or `handle` closed the channel. Returns false when the peer has
+    /// closed the connection.
+    public func drainMessages(_ handle: (Message, [Int32]) -> Void) throws -> Bool {
+        while !isClosed {
+            switch try receive() {
+            case .message(let message, let descriptors): handle(message, descriptors)
+            case .endOfStream: return false
+            case .wouldBlock: return true
+            }
+        }
+        return true
+    }
+
     public func setNonBlocking() {
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)

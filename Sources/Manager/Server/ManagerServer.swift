@@ -1,4 +1,3 @@
-import CPosix
 import Glibc
 import PytestdCore
 import PytestdPosix
@@ -54,8 +53,7 @@ final class ManagerServer {
         installation = try Installation.locate()
         buildIdentity = ManagerClient.buildIdentity(ofExecutable: FileSystem.currentExecutable() ?? "")
         watcher = try SourceWatcher()
-        signals = cposix_signal_pipe_fd()
-        for signal in [SIGCHLD, SIGTERM, SIGINT, SIGHUP] { cposix_signal_pipe_watch(signal) }
+        signals = SignalPipe.watch([SIGCHLD, SIGTERM, SIGINT, SIGHUP])
         unlink(files.socket)
         listener = try UnixSocket.listen(at: files.socket)
         _ = fcntl(listener, F_SETFL, O_NONBLOCK)
@@ -115,18 +113,10 @@ final class ManagerServer {
 
     private func handleClient(_ client: ClientConnection) {
         do {
-            while true {
-                switch try client.channel.receive() {
-                case .message(let message, let descriptors):
-                    handle(message, descriptors: descriptors, from: client)
-                case .endOfStream:
-                    clientVanished(client)
-                    return
-                case .wouldBlock:
-                    return
-                }
-                if client.channel.isClosed { return }
+            let open = try client.channel.drainMessages { message, descriptors in
+                handle(message, descriptors: descriptors, from: client)
             }
+            if !open { clientVanished(client) }
         } catch {
             ManagerLog.write("malformed request: \(error)")
             client.reply(.refused(reason: "malformed request: \(error)"))
@@ -332,18 +322,11 @@ final class ManagerServer {
 
     private func handleHost(_ host: HostProcess) {
         do {
-            while true {
-                switch try host.channel.receive() {
-                case .message(let message, let descriptors):
-                    descriptors.forEach { _ = close($0) }
-                    handle(message, from: host)
-                case .endOfStream:
-                    hostExited(host)
-                    return
-                case .wouldBlock:
-                    return
-                }
+            let open = try host.channel.drainMessages { message, descriptors in
+                descriptors.forEach { _ = close($0) }
+                handle(message, from: host)
             }
+            if !open { hostExited(host) }
         } catch {
             ManagerLog.write("host \(host.pid) sent a malformed message: \(error)")
             terminate(host)
@@ -516,10 +499,7 @@ final class ManagerServer {
     // MARK: Signals, idling, stopping
 
     private func handleSignals() {
-        var bytes = [UInt8](repeating: 0, count: 64)
-        let n = bytes.withUnsafeMutableBytes { read(signals, $0.baseAddress, $0.count) }
-        guard n > 0 else { return }
-        let received = Set(bytes[0..<n].map { Int32($0) })
+        let received = Set(SignalPipe.drain(signals))
         if received.contains(SIGCHLD) { reapChildren() }
         if !received.isDisjoint(with: [SIGTERM, SIGINT, SIGHUP]) { shutDown(because: "terminated by a signal") }
     }
