@@ -492,6 +492,11 @@ class Pair:
     def write(self, rel, text, **kw):
         self.d.write(rel, text, **kw)
         self.p.write(rel, text, **kw)
+        # Ground truth is plain pytest without bytecode caches: CPython and pytest trust a .pyc whose
+        # whole-second mtime and size match, so a same-second, same-size edit fools plain pytest too.
+        # pytestd's copy keeps its caches: purging them is pytestd's job.
+        for cache in self.p.root.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
 
     def run_both(self, *args, env_extra=None, cwd=None, invocation="script", venv=None,
                  timeout=H.DEFAULT_TIMEOUT):
