@@ -1,28 +1,37 @@
 /// Orders a dependency graph dependencies-first, with each strongly connected component
-/// condensed into one step. Nodes are `0..<n`; a lower index wins ties, so callers that number
+/// condensed into one step. Nodes are `0..<n`; a lower number wins ties, so callers that number
 /// nodes by name get a by-name order.
 ///
 /// Tarjan's algorithm with an explicit stack: project import chains can be thousands of
-/// modules deep, deeper than the call stack allows for recursion.
+/// modules deep, deeper than the call stack allows for recursion. Flat arrays throughout, as
+/// this runs on every change of a hub module that most of the project imports.
 struct DependencyOrder {
-    /// Each step's nodes, ascending; steps in dependencies-first order.
-    private(set) var steps: [[Int]] = []
+    /// The nodes of all steps, step after step, each step's nodes ascending.
+    private(set) var nodes: [Int] = []
+    /// Where each step starts in `nodes`, plus a final `nodes.count`.
+    private(set) var stepStarts: [Int] = [0]
 
-    /// - Parameter dependencies: for each node, the nodes it depends on.
-    init(dependencies: [[Int]]) {
+    var stepCount: Int { stepStarts.count - 1 }
+
+    func step(_ index: Int) -> ArraySlice<Int> { nodes[stepStarts[index]..<stepStarts[index + 1]] }
+
+    /// - Parameter dependencies: what each node depends on, as adjacency in compressed rows.
+    init(dependencies: AdjacencyRows) {
         let components = Self.stronglyConnectedComponents(dependencies)
-        steps = Self.condensedOrder(dependencies, components: components)
+        order(dependencies, componentOf: components.of, componentCount: components.count)
     }
 
     /// The component of each node, and the component count.
-    private static func stronglyConnectedComponents(_ dependencies: [[Int]]) -> (of: [Int], count: Int) {
-        let count = dependencies.count
+    private static func stronglyConnectedComponents(_ graph: AdjacencyRows) -> (of: [Int], count: Int) {
+        let count = graph.nodeCount
         var index = [Int](repeating: -1, count: count)
         var lowLink = [Int](repeating: 0, count: count)
         var onStack = [Bool](repeating: false, count: count)
         var component = [Int](repeating: -1, count: count)
         var stack: [Int] = []
-        var frames: [(node: Int, nextEdge: Int)] = []
+        /// Depth-first frames: the node and the position of its next edge in `graph.targets`.
+        var frameNodes: [Int] = []
+        var frameEdges: [Int] = []
         var nextIndex = 0
         var componentCount = 0
 
@@ -32,26 +41,29 @@ struct DependencyOrder {
             nextIndex += 1
             stack.append(root)
             onStack[root] = true
-            frames.append((root, 0))
-            while let frame = frames.last {
-                let node = frame.node
-                if frame.nextEdge < dependencies[node].count {
-                    frames[frames.count - 1].nextEdge += 1
-                    let next = dependencies[node][frame.nextEdge]
+            frameNodes.append(root)
+            frameEdges.append(graph.rowStarts[root])
+            while let node = frameNodes.last {
+                let edge = frameEdges[frameEdges.count - 1]
+                if edge < graph.rowStarts[node + 1] {
+                    frameEdges[frameEdges.count - 1] = edge + 1
+                    let next = graph.targets[edge]
                     if index[next] < 0 {
                         index[next] = nextIndex
                         lowLink[next] = nextIndex
                         nextIndex += 1
                         stack.append(next)
                         onStack[next] = true
-                        frames.append((next, 0))
+                        frameNodes.append(next)
+                        frameEdges.append(graph.rowStarts[next])
                     } else if onStack[next] {
                         lowLink[node] = min(lowLink[node], index[next])
                     }
                     continue
                 }
-                frames.removeLast()
-                if let parent = frames.last?.node { lowLink[parent] = min(lowLink[parent], lowLink[node]) }
+                frameNodes.removeLast()
+                frameEdges.removeLast()
+                if let parent = frameNodes.last { lowLink[parent] = min(lowLink[parent], lowLink[node]) }
                 if lowLink[node] == index[node] {
                     while let member = stack.popLast() {
                         onStack[member] = false
@@ -67,33 +79,71 @@ struct DependencyOrder {
 
     /// Kahn's algorithm over the components, always taking the ready component whose smallest
     /// node is smallest.
-    private static func condensedOrder(_ dependencies: [[Int]], components: (of: [Int], count: Int)) -> [[Int]] {
-        var members = [[Int]](repeating: [], count: components.count)
-        for node in dependencies.indices { members[components.of[node]].append(node) }
-        var unmetDependencies = [Int](repeating: 0, count: components.count)
-        var dependents = [[Int]](repeating: [], count: components.count)
-        for node in dependencies.indices {
-            let component = components.of[node]
-            for dependency in dependencies[node] where components.of[dependency] != component {
-                unmetDependencies[component] += 1
-                dependents[components.of[dependency]].append(component)
+    private mutating func order(_ graph: AdjacencyRows, componentOf: [Int], componentCount: Int) {
+        // Members of each component, ascending (nodes are visited in ascending order).
+        var memberStarts = [Int](repeating: 0, count: componentCount + 1)
+        for node in 0..<graph.nodeCount { memberStarts[componentOf[node] + 1] += 1 }
+        for component in 0..<componentCount { memberStarts[component + 1] += memberStarts[component] }
+        var members = [Int](repeating: 0, count: graph.nodeCount)
+        var fill = memberStarts
+        for node in 0..<graph.nodeCount {
+            members[fill[componentOf[node]]] = node
+            fill[componentOf[node]] += 1
+        }
+
+        // What depends on each component, in compressed rows, and how many dependencies each waits for.
+        var unmet = [Int](repeating: 0, count: componentCount)
+        var dependentStarts = [Int](repeating: 0, count: componentCount + 1)
+        for node in 0..<graph.nodeCount {
+            for edge in graph.rowStarts[node]..<graph.rowStarts[node + 1]
+            where componentOf[graph.targets[edge]] != componentOf[node] {
+                unmet[componentOf[node]] += 1
+                dependentStarts[componentOf[graph.targets[edge]] + 1] += 1
             }
         }
+        for component in 0..<componentCount { dependentStarts[component + 1] += dependentStarts[component] }
+        var dependentsOf = [Int](repeating: 0, count: dependentStarts[componentCount])
+        var dependentFill = dependentStarts
+        for node in 0..<graph.nodeCount {
+            for edge in graph.rowStarts[node]..<graph.rowStarts[node + 1]
+            where componentOf[graph.targets[edge]] != componentOf[node] {
+                let dependency = componentOf[graph.targets[edge]]
+                dependentsOf[dependentFill[dependency]] = componentOf[node]
+                dependentFill[dependency] += 1
+            }
+        }
+        let dependents = AdjacencyRows(rowStarts: dependentStarts, targets: dependentsOf)
+
         var ready = MinHeap()
-        for component in 0..<components.count where unmetDependencies[component] == 0 {
-            ready.insert(members[component][0])
+        for component in 0..<componentCount where unmet[component] == 0 {
+            ready.insert(members[memberStarts[component]])
         }
-        var order: [[Int]] = []
-        order.reserveCapacity(components.count)
+        nodes.reserveCapacity(graph.nodeCount)
+        stepStarts.reserveCapacity(componentCount + 1)
         while let smallest = ready.popMin() {
-            let component = components.of[smallest]
-            order.append(members[component])
-            for dependent in dependents[component] {
-                unmetDependencies[dependent] -= 1
-                if unmetDependencies[dependent] == 0 { ready.insert(members[dependent][0]) }
+            let component = componentOf[smallest]
+            nodes.append(contentsOf: members[memberStarts[component]..<memberStarts[component + 1]])
+            stepStarts.append(nodes.count)
+            for edge in dependents.rowStarts[component]..<dependents.rowStarts[component + 1] {
+                let dependent = dependents.targets[edge]
+                unmet[dependent] -= 1
+                if unmet[dependent] == 0 { ready.insert(members[memberStarts[dependent]]) }
             }
         }
-        return order
+    }
+}
+
+/// A directed graph on nodes `0..<nodeCount` as compressed rows: the targets of node `n` are
+/// `targets[rowStarts[n]..<rowStarts[n + 1]]`.
+struct AdjacencyRows {
+    let nodeCount: Int
+    let rowStarts: [Int]
+    let targets: [Int]
+
+    init(rowStarts: [Int], targets: [Int]) {
+        nodeCount = rowStarts.count - 1
+        self.rowStarts = rowStarts
+        self.targets = targets
     }
 }
 

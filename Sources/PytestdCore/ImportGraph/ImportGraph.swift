@@ -24,9 +24,11 @@ public struct ImportGraph: Sendable {
     /// The scanned edges of each module in the graph; nil for names that are only targets.
     private var scannedEdges: [[ImportEdge]?] = []
     /// Distinct run-time targets of each module, sorted by id, self excluded.
-    private var dependencyIDs: [[Int]] = []
-    /// Modules whose run-time edges name each id.
-    private var importerIDs: [Set<Int>] = []
+    private var dependencyIDs = PackedLists()
+    /// Modules whose run-time edges name each id, unordered. `m` is in `importerIDs[t]` exactly
+    /// when `t` is in `dependencyIDs[m]`, which `replaceDependencies` keeps true.
+    private var importerIDs: [[Int]] = []
+    private var nameOrder = NameOrder()
     public private(set) var moduleCount = 0
 
     public init() {}
@@ -38,14 +40,15 @@ public struct ImportGraph: Sendable {
 
     // MARK: - Changes
 
-    /// Adds a module that is not in the graph yet (a new file).
+    /// Adds a module for a new file. Names that already import it become its importers at once.
+    /// Adding a module that is already present replaces its edges, as `update` does: a repeated
+    /// creation event must never leave stale edges behind.
     public mutating func add(module: String, edges: [ImportEdge]) {
-        precondition(!contains(module), "\(module) is already in the import graph; use update")
         update(module: module, edges: edges)
     }
 
-    /// Sets the edges of `module` (adding it if needed) from a fresh scan of its file. Costs in
-    /// proportion to its old and new edges, whatever the size of the graph.
+    /// Sets the edges of `module` (adding it if needed) from a fresh scan of its file. Touches
+    /// only this module's old and new targets, never the rest of the graph.
     public mutating func update(module: String, edges: [ImportEdge]) {
         let moduleID = id(for: module)
         if scannedEdges[moduleID] == nil { moduleCount += 1 }
@@ -57,7 +60,9 @@ public struct ImportGraph: Sendable {
             if target != moduleID { targets.append(target) }
         }
         targets.sort()
-        let distinct = targets.enumerated().filter { $0.offset == 0 || targets[$0.offset - 1] != $0.element }.map(\.element)
+        var distinct: [Int] = []
+        distinct.reserveCapacity(targets.count)
+        for target in targets where distinct.last != target { distinct.append(target) }
         replaceDependencies(of: moduleID, with: distinct)
     }
 
@@ -76,29 +81,33 @@ public struct ImportGraph: Sendable {
         names.append(name)
         ids[name] = new
         scannedEdges.append(nil)
-        dependencyIDs.append([])
+        dependencyIDs.appendList()
         importerIDs.append([])
+        nameOrder.append(new, names: names)
         return new
     }
 
     /// Replaces a module's dependencies and patches the reverse index by the sorted difference.
     private mutating func replaceDependencies(of moduleID: Int, with new: [Int]) {
-        let old = dependencyIDs[moduleID]
+        let old = Array(dependencyIDs[list: moduleID])
         var oldIndex = 0
         var newIndex = 0
         while oldIndex < old.count || newIndex < new.count {
             if newIndex == new.count || (oldIndex < old.count && old[oldIndex] < new[newIndex]) {
-                importerIDs[old[oldIndex]].remove(moduleID)
+                let target = old[oldIndex]
+                let position = importerIDs[target].lastIndex(of: moduleID)!
+                importerIDs[target].swapAt(position, importerIDs[target].count - 1)
+                importerIDs[target].removeLast()
                 oldIndex += 1
             } else if oldIndex == old.count || new[newIndex] < old[oldIndex] {
-                importerIDs[new[newIndex]].insert(moduleID)
+                importerIDs[new[newIndex]].append(moduleID)
                 newIndex += 1
             } else {
                 oldIndex += 1
                 newIndex += 1
             }
         }
-        dependencyIDs[moduleID] = new
+        dependencyIDs.replace(list: moduleID, with: new)
     }
 
     // MARK: - Queries
@@ -113,7 +122,7 @@ public struct ImportGraph: Sendable {
     /// Modules of the graph that `module` imports at run time.
     public func dependencies(of module: String) -> Set<String> {
         guard let moduleID = ids[module] else { return [] }
-        return Set(dependencyIDs[moduleID].filter(isModule).map { names[$0] })
+        return Set(dependencyIDs[list: moduleID].filter(isModule).map { names[$0] })
     }
 
     /// Modules of the graph that import `name` at run time (whether or not `name` is in the graph).
@@ -125,7 +134,8 @@ public struct ImportGraph: Sendable {
     /// Every module that imports one of `names` directly or through other modules. A given name
     /// is included only if it imports another given name, or itself through a cycle.
     public func transitiveImporters(of names: Set<String>) -> Set<String> {
-        Set(transitiveImporterIDs(of: names.compactMap { ids[$0] }).map { self.names[$0] })
+        let seeds = names.compactMap { ids[$0] }
+        return Set(transitiveImporterIDs(of: seeds).map { self.names[$0] })
     }
 
     /// Reload steps for `modules`, dependencies first: each module after every module of the set
@@ -150,7 +160,7 @@ public struct ImportGraph: Sendable {
 
     private func isModule(_ id: Int) -> Bool { scannedEdges[id] != nil }
 
-    func transitiveImporterIDs(of seeds: [Int]) -> [Int] {
+    private func transitiveImporterIDs(of seeds: [Int]) -> [Int] {
         var seen = [Bool](repeating: false, count: names.count)
         var found: [Int] = []
         var pending = seeds
@@ -167,23 +177,32 @@ public struct ImportGraph: Sendable {
     /// The plan for a set of changed names: them and their transitive importers, in order.
     func reloadSteps(forChanged changed: Set<String>) -> [ReloadStep] {
         let seeds = changed.compactMap { ids[$0] }
-        var affected = seeds.filter(isModule)
-        affected.append(contentsOf: transitiveImporterIDs(of: seeds))
-        return reloadOrder(ofIDs: affected)
+        return reloadOrder(ofIDs: seeds.filter(isModule) + transitiveImporterIDs(of: seeds))
     }
 
-    private func reloadOrder(ofIDs unordered: [Int]) -> [ReloadStep] {
-        // Local indices follow name order, so "smallest index" breaks ties alphabetically.
-        var members = unordered.sorted { names[$0] < names[$1] }
-        members = members.enumerated().filter { $0.offset == 0 || members[$0.offset - 1] != $0.element }.map(\.element)
-        var localIndex = [Int](repeating: -1, count: names.count)
-        for (index, member) in members.enumerated() { localIndex[member] = index }
-        let dependencies = members.map { member in
-            dependencyIDs[member].compactMap { localIndex[$0] >= 0 ? localIndex[$0] : nil }
+    private func reloadOrder(ofIDs ids: [Int]) -> [ReloadStep] {
+        var isMember = [Bool](repeating: false, count: names.count)
+        for id in ids { isMember[id] = true }
+        // Local numbers follow name order, so "smallest number" breaks ties alphabetically.
+        let members = nameOrder.members(where: isMember, names: names)
+        var localNumber = [Int](repeating: -1, count: names.count)
+        for (number, member) in members.enumerated() { localNumber[member] = number }
+        var rowStarts = [0]
+        rowStarts.reserveCapacity(members.count + 1)
+        var targets: [Int] = []
+        let storage = dependencyIDs.storage
+        let starts = dependencyIDs.starts
+        let counts = dependencyIDs.counts
+        for member in members {
+            for position in starts[member]..<starts[member] + counts[member] where localNumber[storage[position]] >= 0 {
+                targets.append(localNumber[storage[position]])
+            }
+            rowStarts.append(targets.count)
         }
-        let order = DependencyOrder(dependencies: dependencies)
-        return order.steps.map { step in
-            step.count == 1 ? .module(names[members[step[0]]]) : .cycle(step.map { names[members[$0]] })
+        let order = DependencyOrder(dependencies: AdjacencyRows(rowStarts: rowStarts, targets: targets))
+        return (0..<order.stepCount).map { index in
+            let step = order.step(index)
+            return step.count == 1 ? .module(names[members[step.first!]]) : .cycle(step.map { names[members[$0]] })
         }
     }
 }

@@ -331,6 +331,7 @@ enum Ascii {
     static let dot: UInt8 = 0x2E
     static let colon: UInt8 = 0x3A
     static let semicolon: UInt8 = 0x3B
+    static let equals: UInt8 = 0x3D
     static let upperE: UInt8 = 0x45
     static let upperN: UInt8 = 0x4E
     static let openBracket: UInt8 = 0x5B
