@@ -90,8 +90,3 @@ public enum FileSystem {
         path.split(separator: "/").last.map(String.init) ?? path
     }
 }
-
-extension Bytes {
-    /// For C APIs: the bytes followed by a NUL.
-    public var cString: [CChar] { map { CChar(bitPattern: $0) } + [0] }
-}

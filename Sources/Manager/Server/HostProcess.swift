@@ -7,7 +7,6 @@ final class HostProcess {
     enum State {
         case warming
         case ready(HostReport)
-        case failed(String)
     }
 
     let pid: pid_t
@@ -25,8 +24,6 @@ final class HostProcess {
     var retiredBecause: String?
     var runsInFlight = 0
     var runsServed = 0
-    /// Set once the process has been reaped.
-    var exitStatus: Int32?
 
     init(pid: pid_t, channel: MessageChannel, generation: Int, environment: [String]) {
         self.pid = pid
@@ -37,11 +34,6 @@ final class HostProcess {
 
     var isReady: Bool {
         if case .ready = state { return true }
-        return false
-    }
-
-    var isWarming: Bool {
-        if case .warming = state { return true }
         return false
     }
 

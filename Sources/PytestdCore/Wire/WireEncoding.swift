@@ -62,8 +62,6 @@ public struct WireReader {
 
     public init(_ bytes: Bytes) { self.bytes = bytes }
 
-    public var isAtEnd: Bool { offset == bytes.count }
-
     public func expectEnd() throws {
         if offset != bytes.count { throw WireError.trailingBytes(count: bytes.count - offset) }
     }
