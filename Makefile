@@ -27,9 +27,10 @@ bench-quick: build
 # Installs into $(PREFIX)/lib/pytestd (binaries + Python package) and links `pytestd` into $(PREFIX)/bin.
 # The `pytest` shim stays out of PATH: `pytestd shell-init` prints the alias that uses it.
 install: build
-	install -d $(PREFIX)/bin $(PREFIX)/lib/pytestd/bin $(PREFIX)/lib/pytestd/python/pytestd
+	install -d $(PREFIX)/bin $(PREFIX)/lib/pytestd/bin $(PREFIX)/lib/pytestd/python/pytestd $(PREFIX)/lib/pytestd/patches
 	install -m 755 .build/release/pytest .build/release/pytestd .build/release/pytestd-host $(PREFIX)/lib/pytestd/bin/
 	install -m 644 python/pytestd/*.py $(PREFIX)/lib/pytestd/python/pytestd/
+	install -m 644 patches/*.py $(PREFIX)/lib/pytestd/patches/
 	ln -sf ../lib/pytestd/bin/pytestd $(PREFIX)/bin/pytestd
 
 clean:

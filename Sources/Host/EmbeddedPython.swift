@@ -14,26 +14,46 @@ struct EmbeddedPython {
         guard pyshim_load(configuration.libpython, &error, error.count) == 0,
               pyshim_initialize(configuration.program, &error, error.count) == 0
         else { throw UserFacingError(String(cString: error)) }
-        guard pyshim_import_from(configuration.packageDirectory, "pytestd._run") == 0,
-              pyshim_import_from(configuration.packageDirectory, "pytestd._warmup") == 0
+        guard pyshim_import_from(configuration.packageDirectory, "pytestd._host") == 0
         else { throw UserFacingError("cannot import pytestd's Python package from \(configuration.packageDirectory)") }
-        let problem = try callBytes("pytestd._warmup", "preflight", [])
+        let problem = try callBytes("pytestd._host", "preflight", [])
         guard problem.isEmpty else { throw UserFacingError(String(decoding: problem, as: UTF8.self)) }
     }
 
     /// Builds the template and describes it.
     func warm() throws -> HostReport {
         let preload = NulTerminatedList.join(configuration.preload.map { Bytes($0.utf8) })
-        let fields = NulTerminatedList.split(try callBytes("pytestd._warmup", "warm", [Bytes(configuration.root.utf8), preload]))
-        // version, pytest version, seconds, note, whole-environment flag, N, N variables, files…
-        let text = { (index: Int) in String(decoding: fields[index], as: UTF8.self) }
-        guard fields.count >= 6, let variableCount = Int(text(5)), fields.count >= 6 + variableCount else {
-            throw UserFacingError("warm-up returned an incomplete report")
+        let patches = NulTerminatedList.join(configuration.patchDirectories.map { Bytes($0.utf8) })
+        return try Self.report(try callBytes(
+            "pytestd._host", "warm", [Bytes(configuration.root.utf8), preload, patches]))
+    }
+
+    /// In a reloading child: applies the plan to this copy of the template and describes the result.
+    /// Throws with the user-facing reason when the reload failed or would not be safe.
+    func reload(_ order: ReloadOrder) throws -> HostReport {
+        let steps = NulTerminatedList.join(order.steps.map { Bytes($0.joined(separator: ",").utf8) })
+        let evict = NulTerminatedList.join(order.evict.map { Bytes($0.utf8) })
+        let outcome = try callBytes("pytestd._host", "reload", [steps, evict])
+        guard outcome.first == UInt8(ascii: "+") else {
+            throw UserFacingError(String(decoding: outcome.dropFirst(), as: UTF8.self))
         }
+        return try Self.report(Array(outcome.dropFirst()))
+    }
+
+    /// Parses `_warmup.report`: version, pytest version, seconds, note, whole-environment flag,
+    /// N variables, M modules, then files.
+    static func report(_ blob: Bytes) throws -> HostReport {
+        let fields = NulTerminatedList.split(blob)
+        let text = { (index: Int) in String(decoding: fields[index], as: UTF8.self) }
+        guard fields.count >= 6, let variables = Int(text(5)), fields.count > 6 + variables,
+              let modules = Int(text(6 + variables)), fields.count >= 7 + variables + modules
+        else { throw UserFacingError("the in-interpreter half returned an incomplete report") }
+        let modulesStart = 7 + variables
         return HostReport(
             pythonVersion: text(0), pytestVersion: text(1),
-            loadedFiles: Array(fields[(6 + variableCount)...]),
-            environmentReads: Array(fields[6..<(6 + variableCount)]),
+            loadedFiles: Array(fields[(modulesStart + modules)...]),
+            modules: Array(fields[modulesStart..<(modulesStart + modules)]),
+            environmentReads: Array(fields[6..<(6 + variables)]),
             readsWholeEnvironment: text(4) == "1",
             warmupSeconds: Double(text(2)) ?? 0, warmupNote: text(3))
     }
@@ -47,7 +67,7 @@ struct EmbeddedPython {
         ]
         var status = 0
         let rc = withCArguments(arguments) { count, pointers, lengths in
-            pyshim_call_long("pytestd._run", "run", count, pointers, lengths, &status)
+            pyshim_call_long("pytestd._host", "run", count, pointers, lengths, &status)
         }
         return rc == 0 ? Int32(truncatingIfNeeded: status) : 1
     }

@@ -13,6 +13,8 @@ struct HostConfiguration {
     /// The directory holding the `pytestd` Python package.
     var packageDirectory = ""
     var preload: [String] = []
+    /// Directories of reload patches: pytestd's built-ins, then the project's.
+    var patchDirectories: [String] = []
 
     init(arguments: [String]) throws {
         var iterator = arguments.makeIterator()
@@ -26,6 +28,7 @@ struct HostConfiguration {
             case "--root": root = value
             case "--package-dir": packageDirectory = value
             case "--preload": preload.append(value)
+            case "--patches": patchDirectories.append(value)
             default: throw UserFacingError("unknown option \(name)")
             }
         }

@@ -1,3 +1,4 @@
+import CPosix
 import Glibc
 import PytestdCore
 import PytestdPosix
@@ -39,11 +40,15 @@ final class HostLoop {
     private func handleControl() {
         do {
             let open = try control.drainMessages { message, descriptors in
-                guard case .startRun(let id, let request) = message else {
+                switch message {
+                case .startRun(let id, let request):
+                    startRun(id: id, request: request, descriptors: descriptors)
+                case .reload(let order):
+                    startReload(order)
+                default:
                     descriptors.forEach { _ = close($0) }
-                    return writeLog("pytestd-host: ignoring unexpected message \(message)")
+                    writeLog("pytestd-host: ignoring unexpected message \(message)")
                 }
-                startRun(id: id, request: request, descriptors: descriptors)
             }
             if !open { shutDown(nil) }
         } catch {
@@ -77,6 +82,49 @@ final class HostLoop {
         setpgid(pid, pid)
         runs[pid] = (id, forkedAt)
         try? control.send(.runStarted(id: id, pid: pid))
+    }
+
+    /// Forks a child that applies `order` to its copy of the template and then serves runs as a host
+    /// of its own, over a new control channel whose other end goes to the manager. This template stays
+    /// pristine: a reload that fails costs only that child.
+    private func startReload(_ order: ReloadOrder) {
+        let ends: (Int32, Int32)
+        do {
+            ends = try UnixSocket.pair()
+        } catch {
+            return writeLog("pytestd-host: cannot start a reload: \(error)")
+        }
+        warnIfMultithreaded()
+        python.beforeFork()
+        let pid = fork()
+        if pid == 0 {
+            python.afterForkInChild()
+            close(ends.0)
+            becomeReloadedTemplate(order, control: MessageChannel(fd: ends.1))
+        }
+        python.afterForkInParent()
+        close(ends.1)
+        if pid > 0 {
+            try? control.send(.reloadStarted(pid: pid), descriptors: [ends.0])
+        } else {
+            writeLog("pytestd-host: fork failed: \(PosixError("fork"))")
+        }
+        close(ends.0)
+    }
+
+    /// In the reloading child: none of the parent's runs or signals are ours; report, then serve.
+    private func becomeReloadedTemplate(_ order: ReloadOrder, control newControl: MessageChannel) -> Never {
+        control.close()
+        runs = [:]
+        cposix_reset_signals()
+        do {
+            try newControl.send(.hostReady(try python.reload(order)))
+        } catch {
+            writeLog("pytestd-host: \(error)")
+            try? newControl.send(.hostFailed(reason: "\(error)"))
+            _exit(1)
+        }
+        HostLoop(control: newControl, python: python).run()
     }
 
     private func reapChildren() {

@@ -10,12 +10,15 @@ import TOMLKit
 /// preload = ["tests/unit"]          # what the warm host imports (default: pytest's testpaths)
 /// idle_minutes = 60                 # stop the manager after this long without a run (0: never)
 /// bypass_options = ["--my-plugin"]  # options that always run under the real pytest
+/// patches = ["pytestd_patches"]     # directories of reload patches (default: pytestd_patches)
 /// ```
 public struct ProjectSettings: Equatable {
     public var python: String?
     public var preload: [String] = []
     public var idleMinutes: Double = 60
     public var bypassOptions: [String] = []
+    /// Directories of the project's reload patches, relative to the root.
+    public var patches: [String] = ["pytestd_patches"]
 
     public init() {}
 
@@ -55,13 +58,18 @@ public struct ProjectSettings: Equatable {
                     throw invalid(key, "a number of minutes ≥ 0")
                 }
                 settings.idleMinutes = minutes
+            case "patches":
+                guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
+                    throw invalid(key, "a list of directories")
+                }
+                settings.patches = list
             case "bypass_options":
                 guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
                     throw invalid(key, "a list of option names")
                 }
                 settings.bypassOptions = list
             default:
-                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options)")
+                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options, patches)")
             }
         }
         return settings

@@ -97,6 +97,7 @@ def _snapshot(bin_dir: Path, workdir: Path) -> Path:
     for name in ("pytest", "pytestd", "pytestd-host"):
         shutil.copy2(bin_dir / name, inst / "bin" / name)
     shutil.copytree(package, inst / "python", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(package.parent / "patches", inst / "patches", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return inst / "bin"
 
 

@@ -1,8 +1,20 @@
-"""pytestd's in-interpreter half.
+"""pytestd's in-interpreter half, and the reload-patch API projects use.
 
 The ``pytestd-host`` process embeds the project's own CPython and imports this package (from the
-pytestd installation, never from the project's venv) to warm the template and to start each run.
-Nothing here is imported by the user's code yet; the reload-patch API will live here.
+pytestd installation, never from the project's venv) to build the warm template, to reload it after
+edits, and to start each run. Projects import it only in their patch files::
+
+    import pytestd
+
+    @pytestd.before_reload("app.tasks")
+    def forget_tasks(module):
+        from app.registry import TASKS
+        TASKS.clear()
+
+    pytestd.never_reload("app.settings")
 """
 
-__version__ = "0.1.0"
+from pytestd._patches import after_fork, after_reload, before_reload, never_reload
+
+__all__ = ["after_fork", "after_reload", "before_reload", "never_reload"]
+__version__ = "0.2.0"

@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from pytestd import _wire
+from pytestd import _patches, _wire
 
 CONSOLE_SCRIPT = b"console"
 
@@ -28,6 +28,7 @@ def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes
     # The template's caches describe the disk as it was when the template was built.
     importlib.invalidate_caches()
     linecache.clearcache()
+    _patches.run_after_fork()
     return _exit_status(_main)
 
 

@@ -26,11 +26,14 @@ def preflight() -> bytes:
     return b""
 
 
-def warm(root: bytes, preload: bytes) -> bytes:
+def warm(root: bytes, preload: bytes, patch_directories: bytes) -> bytes:
     """Imports pytest, its plugins, the conftests and the test modules under ``preload`` (default:
     pytest's testpaths, else the root) through pytest's own collection, so assertion rewriting applies
-    exactly as in a real run. Returns the report the host forwards to the manager."""
+    exactly as in a real run; then loads the reload patches. Returns the report the host forwards to
+    the manager."""
     import pytest
+
+    from pytestd import _patches
 
     started = time.perf_counter()
     saved_path = list(sys.path)
@@ -38,36 +41,46 @@ def warm(root: bytes, preload: bytes) -> bytes:
     saved_argv = list(sys.argv)
     os.chdir(os.fsdecode(root))
     output = io.StringIO()
-    reads = _ImportTimeReads()
     try:
         args = ["--collect-only", "-q", "-p", "no:cacheprovider"]
         args += [os.fsdecode(p) for p in _wire.split(preload)]
-        with reads, redirect_stdout(output):
+        with ImportTimeReads.resume(), redirect_stdout(output):
             status = pytest.main(args)
     finally:
         sys.path[:] = saved_path
         sys.argv[:] = saved_argv
         os.chdir(saved_cwd)
+    _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
     note = _warmup_note(int(status), output.getvalue())
     if note:
         print(f"pytestd-host: warm-up: {note}", file=sys.stderr)
-    loaded = _loaded_files() | reads.files
-    sys.stdout.flush()
-    sys.stderr.flush()
     # Later full collections (pytest >= 8 runs them at exit) would otherwise touch, and so copy,
     # every inherited page of the template in each child.
     gc.collect()
     gc.freeze()
-    elapsed = time.perf_counter() - started
+    return report(time.perf_counter() - started, note)
+
+
+def report(seconds: float, note: str) -> bytes:
+    """What the manager needs to keep this template honest: versions, timing, the environment
+    variables and files its imports depended on, and which file each module came from."""
+    import pytest
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    reads = ImportTimeReads.template
     version = ".".join(map(str, sys.version_info[:3]))
     environment = [
         name if value is None else name + b"=" + value for name, value in sorted(reads.variables.items())
     ]
+    modules = _module_files()
     return _wire.join(
-        [version.encode(), pytest.__version__.encode(), f"{elapsed:.6f}".encode(), note.encode(),
+        [version.encode(), pytest.__version__.encode(), f"{seconds:.6f}".encode(), note.encode(),
          b"1" if reads.whole_environment else b"0", str(len(environment)).encode()]
         + environment
-        + sorted(loaded)
+        + [str(len(modules)).encode()]
+        + [name.encode() + b"=" + path for name, path in sorted(modules.items())]
+        + sorted(set(modules.values()) | reads.files)
     )
 
 
@@ -78,12 +91,12 @@ def _warmup_note(status: int, output: str) -> str:
     return f"collection ended with status {status}: {last[0].strip()}"
 
 
-def _loaded_files() -> Set[bytes]:
-    files = set()
-    for module in list(sys.modules.values()):
+def _module_files() -> Dict[str, bytes]:
+    files = {}
+    for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if isinstance(path, str) and os.path.isabs(path):
-            files.add(os.fsencode(path))
+            files[name] = os.fsencode(path)
     return files
 
 
@@ -98,13 +111,21 @@ def _importing() -> bool:
     return False
 
 
-class _ImportTimeReads:
+class ImportTimeReads:
     """Records, while active, what module bodies read besides code: environment variables (through
     ``os.environ``/``os.environb``/``os.getenv``), with the value each had when first read, and files
-    opened for reading. A variable the imports set before reading it is their own, not a dependency."""
+    opened for reading. A variable the imports set before reading it is their own, not a dependency.
 
+    One record per template (``ImportTimeReads.template``), resumed by every later import phase
+    (warm-up, then each reload), so a reloaded template reports everything it depends on."""
+
+    template: "ImportTimeReads"
     _hook_installed = False
-    _current: Optional["_ImportTimeReads"] = None
+    _current: Optional["ImportTimeReads"] = None
+
+    @classmethod
+    def resume(cls) -> "ImportTimeReads":
+        return cls.template
 
     def __init__(self):
         self.variables: Dict[bytes, Optional[bytes]] = {}
@@ -149,25 +170,28 @@ class _ImportTimeReads:
         environ_class.__setitem__ = recording_setitem
         environ_class.__delitem__ = recording_delitem
         # Audit hooks cannot be removed: install one for the process, active only during warm-up.
-        if not _ImportTimeReads._hook_installed:
+        if not ImportTimeReads._hook_installed:
             sys.addaudithook(_audit)
-            _ImportTimeReads._hook_installed = True
-        _ImportTimeReads._current = self
+            ImportTimeReads._hook_installed = True
+        ImportTimeReads._current = self
         return self
 
     def __exit__(self, *exc_info):
         environ_class = type(os.environ)
         (environ_class.__getitem__, environ_class.__iter__, environ_class.__setitem__,
          environ_class.__delitem__) = self._original
-        _ImportTimeReads._current = None
+        ImportTimeReads._current = None
         return False
+
+
+ImportTimeReads.template = ImportTimeReads()
 
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT
 
 
 def _audit(event, args):
-    reads = _ImportTimeReads._current
+    reads = ImportTimeReads._current
     if reads is None or event != "open":
         return
     path, mode, flags = args

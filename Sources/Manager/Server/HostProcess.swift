@@ -14,6 +14,8 @@ final class HostProcess {
     let generation: Int
     /// The environment the template is imported under.
     let environment: [String]
+    /// For a reloaded template: the clean generation it was forked from, and what it reloads.
+    var reloadedFrom: (generation: Int, order: ReloadOrder)?
     let startedAt = monotonicSeconds()
     var state = State.warming
     var freshness = Freshness()
@@ -40,7 +42,7 @@ final class HostProcess {
     /// Starts a host for the project; its end of a socket pair becomes fd 3.
     static func spawn(
         generation: Int, installation: Installation, python: PythonInstallation, identity: ProjectIdentity,
-        preload: [String], environment: [String], logFd: Int32
+        preload: [String], patches: [String], environment: [String], logFd: Int32
     ) throws -> HostProcess {
         let (ours, theirs) = try UnixSocket.pair()
         defer { close(theirs) }
@@ -50,6 +52,9 @@ final class HostProcess {
             "--package-dir", installation.pythonPackageDirectory,
         ]
         for path in preload { arguments += ["--preload", path] }
+        for directory in [installation.builtInPatches] + patches.map({ ProjectRoot.join(identity.root.path, $0) }) {
+            arguments += ["--patches", directory]
+        }
         var options = Subprocess.Options(environment: environment)
         options.stdout = logFd
         options.stderr = logFd

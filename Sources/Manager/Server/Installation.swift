@@ -7,6 +7,8 @@ import PytestdPosix
 struct Installation {
     var hostExecutable: String
     var pythonPackageDirectory: String
+    /// pytestd's built-in reload patches (`patches/`, beside `python/`).
+    var builtInPatches: String
 
     static func locate() throws -> Installation {
         guard let me = FileSystem.currentExecutable() else { throw PosixError("resolve /proc/self/exe") }
@@ -17,6 +19,8 @@ struct Installation {
         guard let package = candidates.first(where: { FileSystem.exists(ProjectRoot.join($0, "pytestd/_run.py")) }) else {
             throw UserFacingError("pytestd's Python package (python/pytestd) was not found above \(binDirectory)")
         }
-        return Installation(hostExecutable: host, pythonPackageDirectory: package)
+        return Installation(
+            hostExecutable: host, pythonPackageDirectory: package,
+            builtInPatches: ProjectRoot.join(ProjectRoot.parent(of: package), "patches"))
     }
 }

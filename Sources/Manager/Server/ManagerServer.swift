@@ -29,7 +29,22 @@ final class ManagerServer {
     private var hosts: [HostProcess] = []
     /// The host runs are sent to; nil while none is ready and fresh.
     private var active: HostProcess?
+    /// The newest clean host that became ready: the base every reload forks from. After a change it
+    /// no longer serves, but stays until the next clean host is ready.
+    private var pristine: HostProcess?
+    /// The clean host being built (always, after any change: the fallback).
     private var warming: HostProcess?
+    /// A reloaded template being prepared from `pristine`.
+    private var reloading: HostProcess?
+    /// The pristine template's project modules and their import graph.
+    private var modules: ProjectModules?
+    /// Modules changed since `pristine` was built: each reload applies all of them to it.
+    private var changedSincePristine: Set<String> = []
+    private var lastChangeSet: [String] = []
+    private var lastReload: String?
+    private var lastFallback: String?
+    /// The order sent to the pristine host, until its reloading child reports.
+    private var pendingReloadOrder: ReloadOrder?
     /// The last host failure; cleared by a file change or `pytestd restart`, which retry.
     private var hostFailure: String?
     private var clients: [Int32: ClientConnection] = [:]
@@ -304,7 +319,7 @@ final class ManagerServer {
         do {
             let host = try HostProcess.spawn(
                 generation: generation, installation: installation, python: python, identity: identity,
-                preload: settings.preload,
+                preload: settings.preload, patches: settings.patches,
                 environment: templateEnvironment, logFd: logFd)
             hosts.append(host)
             warming = host
@@ -323,8 +338,7 @@ final class ManagerServer {
     private func handleHost(_ host: HostProcess) {
         do {
             let open = try host.channel.drainMessages { message, descriptors in
-                descriptors.forEach { _ = close($0) }
-                handle(message, from: host)
+                handle(message, descriptors: descriptors, from: host)
             }
             if !open { hostExited(host) }
         } catch {
@@ -333,15 +347,18 @@ final class ManagerServer {
         }
     }
 
-    private func handle(_ message: Message, from host: HostProcess) {
+    private func handle(_ message: Message, descriptors: [Int32], from host: HostProcess) {
+        if message.descriptorCount == 0 { descriptors.forEach { _ = close($0) } }
         switch message {
         case .hostReady(let report):
             handleFileEvents()
+            guard !host.channel.isClosed else { return }  // the events made it stale already
             host.freshness = Freshness(loaded: report.loadedFiles, root: identity.root.path, sitePackages: python?.sitePackages ?? "/")
             host.environmentDependencies = EnvironmentDependencies(
                 reads: report.environmentReads, wholeEnvironment: report.readsWholeEnvironment,
                 templateEnvironment: host.environment.map { Bytes($0.utf8) })
             if warming === host { warming = nil }
+            if reloading === host { reloading = nil }
             host.state = .ready(report)
             let note = report.warmupNote.isEmpty ? "" : " (\(report.warmupNote))"
             ManagerLog.write("host \(host.pid) ready in \(String(format2: report.warmupSeconds)) s, \(host.freshness.loadedFiles.count) project files\(note)")
@@ -352,7 +369,19 @@ final class ManagerServer {
                 scheduleWarm(after: 0)
                 return
             }
-            if let old = active { retire(old, because: "replaced by generation \(host.generation)") }
+            if let base = host.reloadedFrom {
+                lastReload = "generation \(host.generation) from \(base.generation): \(report.warmupNote) (\(String(format2: report.warmupSeconds)) s)"
+                ManagerLog.write("reloaded template \(host.pid): \(report.warmupNote)")
+            } else {
+                for old in hosts where old !== host && old.retiredBecause == nil && old.isReady {
+                    retire(old, because: "replaced by clean generation \(host.generation)")
+                }
+                if let reload = reloading { abandonReload(reload, because: "a clean host is ready") }
+                pristine = host
+                changedSincePristine = []
+                modules = ProjectModules(report: report, root: identity.root.path, sitePackages: python?.sitePackages ?? "/")
+            }
+            if let old = active, old !== host { retire(old, because: "replaced by generation \(host.generation)") }
             active = host
             for client in clients.values {
                 if case .waitingUntilReady = client.state {
@@ -361,9 +390,13 @@ final class ManagerServer {
                 }
             }
             serveQueue()
+        case .hostFailed(let reason) where host.reloadedFrom != nil:
+            reloadFailed(host, reason: reason)
         case .hostFailed(let reason):
             hostFailed(reason: reason)
             terminate(host)
+        case .reloadStarted(let pid):
+            adoptReloadingChild(pid: pid, channel: descriptors.first)
         case .runStarted(let id, let pid):
             guard let client = client(runningAs: id), !client.abandoned else {
                 kill(-pid, SIGKILL)
@@ -414,6 +447,8 @@ final class ManagerServer {
             warming = nil
             if hostFailure == nil { hostFailed(reason: "pytestd-host \(host.pid) exited during warm-up; see `pytestd logs`") }
         }
+        if reloading === host { reloadFailed(host, reason: "the reloading template \(host.pid) exited; see `pytestd logs`") }
+        if pristine === host { pristine = nil }
         for client in clients.values {
             if case .running(let runHost, _, _) = client.state, runHost === host {
                 refuse(client, "the warm host \(host.pid) died during the run; see `pytestd logs`")
@@ -433,6 +468,7 @@ final class ManagerServer {
         lastRetirement = reason
         ManagerLog.write("retiring host \(host.pid): \(reason)")
         if active === host { active = nil }
+        if pristine === host { pristine = nil }
         if host.runsInFlight == 0 { terminate(host) }
     }
 
@@ -449,29 +485,96 @@ final class ManagerServer {
         hosts.removeAll { $0 === host }
         if active === host { active = nil }
         if warming === host { warming = nil }
+        if reloading === host { reloading = nil }
+        if pristine === host { pristine = nil }
+    }
+
+    // MARK: Reloads
+
+    /// Serves the change set from a reloaded copy of the pristine template as soon as it is ready,
+    /// while a clean host warms in parallel, always: the fallback if the reload fails or is unsafe.
+    private func reload(_ changed: Set<String>, paths: [String], base: HostProcess) {
+        for path in paths { modules?.rescan(path) }
+        changedSincePristine.formUnion(changed)
+        guard let order = modules?.order(for: changedSincePristine) else { return }
+        if let host = active, host !== base { retire(host, because: "superseded by a newer reload") }
+        active = nil
+        if let host = reloading { abandonReload(host, because: "a newer change arrived") }
+        do {
+            try base.channel.send(.reload(order))
+            pendingReloadOrder = order
+            ManagerLog.write("reloading \(order.steps.map { $0.joined(separator: "+") }) evicting \(order.evict)")
+        } catch {
+            lastFallback = "cannot reach the pristine host: \(error)"
+        }
+    }
+
+    private func adoptReloadingChild(pid: pid_t, channel fd: Int32?) {
+        guard let fd, let order = pendingReloadOrder, let base = pristine else {
+            if let fd { close(fd) }
+            kill(pid, SIGKILL)
+            return
+        }
+        pendingReloadOrder = nil
+        let channel = MessageChannel(fd: fd)
+        channel.setNonBlocking()
+        generation += 1
+        let host = HostProcess(pid: pid, channel: channel, generation: generation, environment: base.environment)
+        host.reloadedFrom = (base.generation, order)
+        hosts.append(host)
+        reloading = host
+    }
+
+    private func reloadFailed(_ host: HostProcess, reason: String) {
+        let eta = warming.map { " — clean host ready in ~\(Int(max(1, estimatedWarmup() - (monotonicSeconds() - $0.startedAt)).rounded())) s" } ?? ""
+        lastFallback = "\(reason)\(eta)"
+        ManagerLog.write("reload failed: \(reason)")
+        if reloading === host { reloading = nil }
+        terminate(host)
+        for client in clients.values { client.noteOnTerminal(lastFallback!) }
+    }
+
+    private func abandonReload(_ host: HostProcess, because reason: String) {
+        host.retiredBecause = reason
+        terminate(host)
+    }
+
+    /// How long a clean warm-up took last time.
+    private func estimatedWarmup() -> Double {
+        if case .ready(let report)? = pristine?.state { return report.warmupSeconds }
+        return 10
     }
 
     // MARK: Files
 
+    /// Drains file events. A change to a project module the templates loaded is served by a reload
+    /// of the pristine template; any other change that matters (configuration, data read at import,
+    /// deleted or shadowing modules, site-packages, lost events) only by a clean host. Either way a
+    /// clean host starts, and no run is served by a template older than the files.
     private func handleFileEvents() {
         let events = watcher.drain(recursiveUnder: identity.root.path)
         guard !events.isEmpty else { return }
         let sitePackages = python?.sitePackages ?? "/nonexistent"
-        var staleReason: String?
-        var warmingIsStale = false
+        var needsCleanHost: String?
+        var changedModules: [String: String] = [:]
         for event in events {
             switch event {
             case .overflow:
-                staleReason = staleReason ?? "file events were lost (inotify queue overflow)"
-                warmingIsStale = true
+                needsCleanHost = needsCleanHost ?? "file events were lost (inotify queue overflow)"
             case .changed(let change) where change.path.hasPrefix(sitePackages):
-                staleReason = staleReason ?? "site-packages changed"
-                warmingIsStale = true
+                needsCleanHost = needsCleanHost ?? "site-packages changed"
             case .changed(let change):
                 BytecodeCache.purge(sourceFile: change.path)
                 warming?.changesWhileWarming.append(change.path)
-                if let host = active, host.freshness.isAffected(by: change, root: identity.root.path) {
-                    staleReason = staleReason ?? "\(relative(change.path)) changed"
+                reloading?.changesWhileWarming.append(change.path)
+                let templates = [active, pristine].compactMap { $0 }
+                guard templates.contains(where: { $0.freshness.isAffected(by: change, root: identity.root.path) }) else {
+                    continue
+                }
+                if FileSystem.exists(change.path), let module = modules?.module(at: change.path) {
+                    changedModules[change.path] = module
+                } else {
+                    needsCleanHost = needsCleanHost ?? "\(relative(change.path)) changed"
                 }
             }
         }
@@ -480,10 +583,20 @@ final class ManagerServer {
             hostFailure = nil
             scheduleWarm(after: Self.coalescingDelay)
         }
-        guard let reason = staleReason else { return }
-        if let host = warming, warmingIsStale { abandonWarming(host, because: reason) }
-        if let host = active { retire(host, because: reason) }
+        guard needsCleanHost != nil || !changedModules.isEmpty else { return }
+        lastChangeSet = changedModules.keys.sorted().map(relative) + (needsCleanHost.map { [$0] } ?? [])
+        // The clean host, always; one that is still warming may have read the old files.
+        if let host = warming { abandonWarming(host, because: "files changed while it was warming") }
         scheduleWarm(after: Self.coalescingDelay)
+        if let reason = needsCleanHost {
+            lastFallback = "\(reason): not reloadable, waiting for a clean host"
+            if let host = reloading { abandonReload(host, because: reason) }
+            for host in [active, pristine].compactMap({ $0 }) { retire(host, because: reason) }
+        } else if let base = pristine, base.isReady, base.retiredBecause == nil {
+            reload(Set(changedModules.values), paths: Array(changedModules.keys), base: base)
+        } else if let host = active {
+            retire(host, because: "\(lastChangeSet.joined(separator: ", ")) changed")
+        }
     }
 
     private func relative(_ path: String) -> String {
@@ -572,7 +685,7 @@ final class ManagerServer {
         if let host = active, case .ready(let report) = host.state {
             fields += [
                 StatusField("host pid", "\(host.pid)"),
-                StatusField("host generation", "\(host.generation)"),
+                StatusField("host generation", host.reloadedFrom.map { "\(host.generation) (reloaded from clean generation \($0.generation))" } ?? "\(host.generation) (clean)"),
                 StatusField("host age", duration(monotonicSeconds() - host.startedAt)),
                 StatusField("host memory", host.residentMemoryKiB.map { "\($0 / 1024) MiB resident" } ?? "unknown"),
                 StatusField("host runs", "\(host.runsServed)"),
@@ -582,7 +695,14 @@ final class ManagerServer {
             if !report.warmupNote.isEmpty { fields.append(StatusField("warm-up note", report.warmupNote)) }
         }
         if let host = warming { fields.append(StatusField("warming host pid", "\(host.pid)")) }
-        fields.append(StatusField("last retirement", lastRetirement ?? "none"))
+        if let host = reloading { fields.append(StatusField("reloading host pid", "\(host.pid)")) }
+        if let modules { fields.append(StatusField("import graph", "\(modules.count) project modules")) }
+        fields += [
+            StatusField("last change set", lastChangeSet.isEmpty ? "none" : lastChangeSet.joined(separator: ", ")),
+            StatusField("last reload", lastReload ?? "none"),
+            StatusField("last fallback", lastFallback ?? "none"),
+            StatusField("last retirement", lastRetirement ?? "none"),
+        ]
         if let reason = watcher.incompleteReason { fields.append(StatusField("watching", "incomplete: \(reason)")) }
         fields += [
             StatusField("idle timeout", settings.idleMinutes > 0 ? "\(settings.idleMinutes) min" : "never"),

@@ -31,12 +31,17 @@ public enum Message: Equatable, Sendable {
     // Manager → host.
     /// Fork a run child for this request; carries the caller's three descriptors.
     case startRun(id: UInt64, RunRequest)
+    /// Fork a child that applies this plan to a copy of the template and then serves runs itself.
+    case reload(ReloadOrder)
 
     // Host → manager.
     /// The warm template is ready; these are the facts the manager needs to keep it fresh.
     case hostReady(HostReport)
     /// The host cannot serve at all (no usable libpython, pytest missing, …).
     case hostFailed(reason: String)
+    /// The reloading child exists; carries the manager's end of its own control channel. It reports
+    /// `hostReady` or `hostFailed` there, like a newly started host.
+    case reloadStarted(pid: Int32)
     case runStarted(id: UInt64, pid: Int32)
     case runFinished(id: UInt64, RunOutcome, childSeconds: Double)
 
@@ -46,6 +51,7 @@ public enum Message: Equatable, Sendable {
     public var descriptorCount: Int {
         switch self {
         case .run, .startRun: return RunRequest.descriptorCount
+        case .reloadStarted: return 1
         default: return 0
         }
     }
@@ -78,6 +84,8 @@ public struct HostReport: Equatable, Sendable {
     /// Source files of every module in the template (and the conftests): if one changes, the
     /// template is stale.
     public var loadedFiles: [Bytes]
+    /// `name=path` for every module with a source file: what the import graph is built from.
+    public var modules: [Bytes]
     /// Environment variables module bodies read while the template was built: `NAME=value`, or
     /// `NAME` alone for one that was unset. A run whose environment differs needs another template.
     public var environmentReads: [Bytes]
@@ -88,15 +96,29 @@ public struct HostReport: Equatable, Sendable {
     public var warmupNote: String
 
     public init(
-        pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], environmentReads: [Bytes],
-        readsWholeEnvironment: Bool, warmupSeconds: Double, warmupNote: String
+        pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], modules: [Bytes],
+        environmentReads: [Bytes], readsWholeEnvironment: Bool, warmupSeconds: Double, warmupNote: String
     ) {
         self.pythonVersion = pythonVersion
         self.pytestVersion = pytestVersion
         self.loadedFiles = loadedFiles
+        self.modules = modules
         self.environmentReads = environmentReads
         self.readsWholeEnvironment = readsWholeEnvironment
         self.warmupSeconds = warmupSeconds
         self.warmupNote = warmupNote
+    }
+}
+
+/// What a reloading child does, in order: evict these modules (test modules and conftests, which
+/// pytest imports again through its rewrite hook), then execute each step again, dependencies first.
+public struct ReloadOrder: Equatable, Sendable {
+    /// Each step is one module, or every member of an import cycle.
+    public var steps: [[String]]
+    public var evict: [String]
+
+    public init(steps: [[String]], evict: [String]) {
+        self.steps = steps
+        self.evict = evict
     }
 }

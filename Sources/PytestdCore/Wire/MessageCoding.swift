@@ -1,7 +1,7 @@
 extension Message {
     private enum Tag: UInt8 {
         case run = 1, forwardSignal, control, fallback, finished, refused, status, acknowledged, superseded, bypass
-        case startRun = 20, hostReady, hostFailed, runStarted, runFinished
+        case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted
     }
 
     /// The frame payload for this message, starting with the protocol version.
@@ -43,11 +43,20 @@ extension Message {
             w.write(Tag.startRun.rawValue)
             w.write(id)
             w.write(request)
+        case .reload(let order):
+            w.write(Tag.reload.rawValue)
+            w.write(UInt32(order.steps.count))
+            for step in order.steps { w.write(step) }
+            w.write(order.evict)
+        case .reloadStarted(let pid):
+            w.write(Tag.reloadStarted.rawValue)
+            w.write(pid)
         case .hostReady(let report):
             w.write(Tag.hostReady.rawValue)
             w.write(report.pythonVersion)
             w.write(report.pytestVersion)
             w.write(report.loadedFiles)
+            w.write(report.modules)
             w.write(report.environmentReads)
             w.write(report.readsWholeEnvironment)
             w.write(report.warmupSeconds)
@@ -110,9 +119,16 @@ extension Message {
         case .hostReady:
             self = .hostReady(HostReport(
                 pythonVersion: try r.readString(), pytestVersion: try r.readString(),
-                loadedFiles: try r.readBytesList(), environmentReads: try r.readBytesList(),
+                loadedFiles: try r.readBytesList(), modules: try r.readBytesList(), environmentReads: try r.readBytesList(),
                 readsWholeEnvironment: try r.readBool(), warmupSeconds: try r.readDouble(),
                 warmupNote: try r.readString()))
+        case .reload:
+            let count = Int(try r.readUInt32())
+            var steps: [[String]] = []
+            for _ in 0..<count { steps.append(try r.readStringList()) }
+            self = .reload(ReloadOrder(steps: steps, evict: try r.readStringList()))
+        case .reloadStarted:
+            self = .reloadStarted(pid: try r.readInt32())
         case .hostFailed:
             self = .hostFailed(reason: try r.readString())
         case .runStarted:

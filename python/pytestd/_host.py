@@ -1,0 +1,23 @@
+"""The entry points the Swift host calls. Everything crosses as bytes (see _wire)."""
+
+from pytestd import _reload, _run, _warmup
+
+
+def preflight() -> bytes:
+    return _warmup.preflight()
+
+
+def warm(root: bytes, preload: bytes, patch_directories: bytes) -> bytes:
+    return _warmup.warm(root, preload, patch_directories)
+
+
+def reload(steps: bytes, evict: bytes) -> bytes:
+    """``+`` and the template report, or ``-`` and why the reload cannot serve."""
+    try:
+        return b"+" + _reload.apply(steps, evict)
+    except _reload.ReloadError as exc:
+        return b"-" + str(exc).encode()
+
+
+def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes) -> int:
+    return _run.run(argv, cwd, environment, style, script)

@@ -1,0 +1,150 @@
+"""Turning a forked copy of the warm template into one that matches the disk after an edit.
+
+Runs in a child of the pristine template (the host forks it), never in the template itself: a
+reload that fails or proves unsafe costs only this child, and runs then wait for the clean host the
+manager always starts in parallel.
+
+What "matches the disk" means here is: what a fresh process would have imported. So each module of
+the plan is re-executed in a cleared namespace (names deleted from the source disappear), importers
+after their dependencies (``from x import y`` bindings are rebound), import cycles are purged and
+imported again whole, and test modules and conftests are evicted so that pytest imports them again
+through its assertion-rewriting hook. Afterwards no function or class of the old versions may still
+be alive: if one is, something outside the plan holds old code, and the reload is refused.
+"""
+
+import gc
+import importlib
+import linecache
+import sys
+import time
+import types
+import weakref
+from typing import List
+
+from pytestd import _patches, _warmup, _wire
+
+# The only names a module object keeps across a re-execution: what the import system set up.
+_MODULE_DUNDERS = ("__name__", "__spec__", "__loader__", "__file__", "__path__", "__package__",
+                   "__cached__", "__builtins__")
+
+
+class ReloadError(Exception):
+    """The reload cannot give what a fresh process would: the clean host must serve."""
+
+
+def apply(steps: bytes, evict: bytes) -> bytes:
+    """Applies a reload plan and returns the same report as a warm-up (for the manager's freshness
+    and environment checks). ``steps`` holds one item per step: a module name, or the members of an
+    import cycle joined by commas. Raises ReloadError with a message for the user."""
+    started = time.perf_counter()
+    plan = [step.decode().split(",") for step in _wire.split(steps)]
+    evicted = [name.decode() for name in _wire.split(evict)]
+    names = [name for step in plan for name in step] + evicted
+    pinned = _patches.never_reloaded(names)
+    if pinned:
+        raise ReloadError(f"{', '.join(pinned)} is marked never_reload: waiting for a clean host")
+    old = _definitions(names)
+    timings = []
+    with _warmup.ImportTimeReads.resume():
+        for name in evicted:
+            sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        linecache.clearcache()
+        for step in plan:
+            begun = time.perf_counter()
+            _patches.run_before(step)
+            try:
+                _reload_step(step)
+            except SyntaxError as exc:
+                raise ReloadError(f"reload of {', '.join(step)} failed: {type(exc).__name__}: {exc}") from exc
+            except BaseException as exc:  # a half-executed module must never serve
+                raise ReloadError(f"reload of {', '.join(step)} failed: {type(exc).__name__}: {exc}"
+                                  f"{_patches.hint(step)}") from exc
+            _patches.run_after(step)
+            timings.append((",".join(step), time.perf_counter() - begun))
+    _check_nothing_old_survives(old)
+    return _warmup.report(time.perf_counter() - started, note=_describe(timings))
+
+
+def _reload_step(step: List[str]) -> None:
+    if len(step) == 1 and step[0] in sys.modules:
+        _reexecute(sys.modules[step[0]])
+        return
+    # An import cycle has no correct in-place order: drop every member, import them again.
+    for name in step:
+        sys.modules.pop(name, None)
+    for name in step:
+        if name not in sys.modules:
+            importlib.import_module(name)
+
+
+def _reexecute(module: types.ModuleType) -> None:
+    spec = module.__spec__
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        raise ReloadError(f"{module.__name__} has no loader that can execute it again")
+    kept = {key: module.__dict__[key] for key in _MODULE_DUNDERS if key in module.__dict__}
+    module.__dict__.clear()
+    module.__dict__.update(kept)
+    spec.loader.exec_module(module)
+    _rebind_in_parent_package(module)
+
+
+def _rebind_in_parent_package(module: types.ModuleType) -> None:
+    parent, _, child = module.__name__.rpartition(".")
+    if parent and parent in sys.modules:
+        setattr(sys.modules[parent], child, module)
+
+
+def _definitions(names: List[str]) -> List[weakref.ref]:
+    """Weak references to every function and class the modules define themselves."""
+    refs = []
+    for name in names:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == name:
+                try:
+                    refs.append(weakref.ref(value))
+                except TypeError:
+                    pass
+    return refs
+
+
+def _check_nothing_old_survives(old: List[weakref.ref]) -> None:
+    """After the reload, an old function or class that is still alive is held by something outside
+    the plan (a registry, a singledispatch table, a module that imported it dynamically): that
+    holder would run old code."""
+    for attribute in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, attribute):
+            delattr(sys, attribute)
+    # Frozen objects are invisible to the collector and to get_referrers.
+    gc.unfreeze()
+    gc.collect()
+    survivors = [ref() for ref in old if ref() is not None]
+    if survivors:
+        holder = _describe_holder(survivors[0])
+        raise ReloadError(f"the old {_qualified(survivors[0])} is still referenced by {holder}; "
+                          f"a reload patch for it (pytestd.before_reload) would make this reload safe")
+    gc.freeze()
+
+
+def _qualified(obj) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _describe_holder(obj) -> str:
+    modules_by_dict = {id(vars(m)): name for name, m in list(sys.modules.items()) if m is not None}
+    for referrer in gc.get_referrers(obj):
+        if isinstance(referrer, dict) and id(referrer) in modules_by_dict:
+            return f"module {modules_by_dict[id(referrer)]}"
+    for referrer in gc.get_referrers(obj):
+        if not isinstance(referrer, (types.FrameType, list)) or referrer:
+            return f"a {type(referrer).__name__}"
+    return "an unknown holder"
+
+
+def _describe(timings) -> str:
+    if not timings:
+        return "test modules evicted, nothing to execute again"
+    return "reloaded " + ", ".join(f"{name} ({seconds * 1000:.1f} ms)" for name, seconds in timings)
