@@ -81,11 +81,8 @@ def run_after_fork() -> None:
 
 
 def hint(step: List[str]) -> str:
-    """Why a failed reload may need a patch, naming the modules no hook covers."""
-    uncovered = [name for name in step if not any(_matches(name, p) for p, _ in _before)]
-    if not uncovered:
-        return ""
-    return f" — if {', '.join(uncovered)} registers things at import, give it a reload patch (pytestd.before_reload)"
+    """What usually makes a module fail when executed again, and the remedy."""
+    return f" — if {', '.join(step)} registers things at import, give it a reload patch (pytestd.before_reload)"
 
 
 def load(directories: List[str]) -> List[str]:

@@ -121,10 +121,9 @@ def _check_nothing_old_survives(old: List[weakref.ref]) -> None:
     # Frozen objects are invisible to the collector and to get_referrers.
     gc.unfreeze()
     gc.collect()
-    survivors = [ref() for ref in old if ref() is not None]
-    if survivors:
-        holder = _describe_holder(survivors[0])
-        raise ReloadError(f"the old {_qualified(survivors[0])} is still referenced by {holder}; "
+    survivor = next((ref() for ref in old if ref() is not None), None)
+    if survivor is not None:
+        raise ReloadError(f"the old {_qualified(survivor)} is still referenced by {_describe_holder(survivor)}; "
                           f"a reload patch for it (pytestd.before_reload) would make this reload safe")
     gc.freeze()
 
@@ -139,7 +138,7 @@ def _describe_holder(obj) -> str:
         if isinstance(referrer, dict) and id(referrer) in modules_by_dict:
             return f"module {modules_by_dict[id(referrer)]}"
     for referrer in gc.get_referrers(obj):
-        if not isinstance(referrer, (types.FrameType, list)) or referrer:
+        if not isinstance(referrer, types.FrameType):
             return f"a {type(referrer).__name__}"
     return "an unknown holder"
 

@@ -50,6 +50,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes) -> bytes:
         sys.path[:] = saved_path
         sys.argv[:] = saved_argv
         os.chdir(saved_cwd)
+    _release_warmup_session()
     _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
     note = _warmup_note(int(status), output.getvalue())
     if note:
@@ -59,6 +60,18 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes) -> bytes:
     gc.collect()
     gc.freeze()
     return report(time.perf_counter() - started, note)
+
+
+def _release_warmup_session() -> None:
+    """Modules imported through pytest's assertion rewriting keep its import hook as their loader, and
+    the hook keeps the warm-up's whole Config and Session: every collected node and old test module.
+    Runs build their own; let the warm-up's go (a smaller template, and a reload's liveness check
+    must not find old code held by a session nobody will use)."""
+    for module in list(sys.modules.values()):
+        loader = getattr(module, "__loader__", None)
+        if type(loader).__name__ == "AssertionRewritingHook":
+            loader.config = None
+            loader.session = None
 
 
 def report(seconds: float, note: str) -> bytes:

@@ -1,0 +1,266 @@
+"""Hot reload: an edit is served by the warm template with just the changed modules and their
+importers executed again, dependencies first — with exactly the results of plain pytest. A clean host
+always warms in parallel; whatever cannot be reloaded safely waits for it.
+
+The projects import a deliberately slow module (0.8 s at import), so a clean warm-up is slower than
+a reload: runs right after an edit are served by the reloaded template, which is what is tested."""
+import time
+
+import pytest
+
+from conftest import PYPROJECT
+
+pytestmark = pytest.mark.usefixtures("needs_daemon")
+
+SLOW = "import time\ntime.sleep(0.8)\n"
+
+PICTURE = {
+    "pyproject.toml": PYPROJECT,
+    "conftest.py": "import slow  # noqa: F401\n",
+    "src/slow.py": SLOW,
+    "src/app/__init__.py": "",
+    "src/app/model.py": '''
+        import enum, dataclasses
+
+        VALUE = 1
+
+        class Color(enum.Enum):
+            RED = 1
+
+        @dataclasses.dataclass
+        class Point:
+            x: int = 0
+
+        def helper():
+            return "h1"
+    ''',
+    "src/app/view.py": '''
+        from app.model import VALUE, Color, Point
+
+        def render():
+            return f"v{VALUE}"
+
+        def origin():
+            return Point()
+    ''',
+    "tests/test_view.py": '''
+        from app import model
+        from app.model import Color, Point
+        from app.view import origin, render
+
+        def test_render():
+            assert render() == "v1"
+
+        def test_helper():
+            assert model.helper() == "h1"
+
+        def test_isinstance_across_modules():
+            assert isinstance(origin(), Point)
+            assert origin() == model.Point()
+
+        def test_enum():
+            assert Color.RED.value == 1 and model.Color.RED is Color.RED
+    ''',
+}
+
+
+def _reload_of(project):
+    return project.status().get("last reload", "")
+
+
+def _served_after_edit(pair, *args):
+    started = time.monotonic()
+    plain, daemon = pair.compare("-q", *args)
+    return daemon, time.monotonic() - started
+
+
+@pytest.fixture
+def picture(ctx):
+    pair = ctx.pair(PICTURE, label="picture")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    return pair
+
+
+def test_editing_model_reloads_model_then_view_and_evicts_the_test(picture):
+    picture.write("src/app/model.py", picture.d.path("src/app/model.py").read_text().replace("VALUE = 1", "VALUE = 2"))
+    picture.compare("-q")
+    reload = _reload_of(picture.d)
+    assert "reloaded app.model" in reload and reload.index("app.model") < reload.index("app.view"), reload
+
+
+def test_editing_view_reloads_only_view(picture):
+    picture.write("src/app/view.py", picture.d.path("src/app/view.py").read_text().replace('f"v{VALUE}"', 'f"w{VALUE}"'))
+    picture.compare("-q")
+    reload = _reload_of(picture.d)
+    assert "reloaded app.view" in reload and "app.model" not in reload, reload
+
+
+def test_editing_the_test_only_evicts_it(picture):
+    picture.write("tests/test_view.py", picture.d.path("tests/test_view.py").read_text() + "\ndef test_new():\n    assert False\n")
+    picture.compare("-q")
+    assert "nothing to execute again" in _reload_of(picture.d)
+
+
+@pytest.mark.parametrize("old, new", [
+    ('def helper():\n    return "h1"\n', ""),                                  # a deleted name is gone
+    ("VALUE = 1", "VALUE = 3"),                                              # from-imported constant
+    ("class Point:\n    x: int = 0", "class Point:\n    x: int = 0\n    y: int = 0"),  # dataclass
+    ("RED = 1", "RED = 2"),                                                  # enum
+    ("VALUE = 1", "VALUE = ("),                                              # syntax error
+])
+def test_model_edits_give_plain_pytests_results(picture, old, new):
+    text = picture.d.path("src/app/model.py").read_text()
+    assert old in text
+    picture.write("src/app/model.py", text.replace(old, new))
+    picture.compare("-q")
+    picture.write("src/app/model.py", text)
+    picture.compare("-q")
+
+
+def test_an_edit_is_served_before_a_clean_host_could_be(picture):
+    text = picture.d.path("src/app/model.py").read_text()
+    durations = []
+    for value in (5, 6, 7):
+        picture.write("src/app/model.py", text.replace("VALUE = 1", f"VALUE = {value}"))
+        started = time.monotonic()
+        r = picture.d.pytest("-q")
+        durations.append(time.monotonic() - started)
+        assert r.rc == 1 and "1 failed, 3 passed" in r.out, r.describe()
+    assert min(durations) < 0.8, f"every run waited for a clean host: {durations}"
+
+
+REGISTRY = {
+    "pyproject.toml": PYPROJECT,
+    "conftest.py": "import slow  # noqa: F401\n",
+    "src/slow.py": SLOW,
+    "src/app/__init__.py": "",
+    "src/app/registry.py": '''
+        TASKS = {}
+
+        def task(name):
+            def register(function):
+                if name in TASKS:
+                    raise ValueError(f"task {name!r} is already registered")
+                TASKS[name] = function
+                return function
+            return register
+    ''',
+    "src/app/tasks.py": '''
+        from app.registry import task
+
+        @task("send")
+        def send():
+            return "sent v1"
+    ''',
+    "tests/test_tasks.py": '''
+        from app.registry import TASKS
+        import app.tasks
+
+        def test_send():
+            assert TASKS["send"]() == "sent v1"
+    ''',
+}
+
+PATCH = '''
+import pytestd
+
+
+@pytestd.before_reload("app.tasks")
+def forget_tasks(module):
+    from app.registry import TASKS
+    for name, function in list(TASKS.items()):
+        if function.__module__ == "app.tasks":
+            del TASKS[name]
+'''
+
+
+def test_registering_decorator_without_a_patch_falls_back_and_names_the_module(ctx):
+    pair = ctx.pair(REGISTRY, label="registry")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    pair.write("src/app/tasks.py", pair.d.path("src/app/tasks.py").read_text().replace("sent v1", "sent v2"))
+    pair.compare("-q")
+    fallback = pair.d.status()["last fallback"]
+    assert "reload of app.tasks failed: ValueError" in fallback and "reload patch" in fallback, fallback
+
+
+def test_registering_decorator_with_a_patch_reloads(ctx):
+    files = dict(REGISTRY, **{"pytestd_patches/tasks.py": PATCH})
+    pair = ctx.pair(files, label="patched")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    pair.write("src/app/tasks.py", pair.d.path("src/app/tasks.py").read_text().replace("sent v1", "sent v2"))
+    pair.compare("-q")
+    status = pair.d.status()
+    assert "app.tasks" in status["last reload"] and status["last fallback"] == "none", status
+
+
+def test_a_registry_holding_old_code_is_detected(ctx):
+    """No exception, but the registry keeps the old function under another key: unsafe, fall back."""
+    files = dict(REGISTRY)
+    files["src/app/registry.py"] = '''
+        TASKS = {}
+
+        def task(name):
+            def register(function):
+                TASKS[f"{name}@{id(function)}"] = function
+                return function
+            return register
+    '''
+    files["tests/test_tasks.py"] = '''
+        from app.registry import TASKS
+        import app.tasks
+
+        def test_send():
+            assert [f() for f in TASKS.values()] == ["sent v1"]
+    '''
+    pair = ctx.pair(files, label="holder")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    pair.write("src/app/tasks.py", pair.d.path("src/app/tasks.py").read_text().replace("sent v1", "sent v2"))
+    pair.compare("-q")
+    fallback = pair.d.status()["last fallback"]
+    assert "still referenced by" in fallback and "app.tasks.send" in fallback, fallback
+
+
+def test_package_conftest_fixture_edit_is_seen(ctx):
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "src/slow.py": SLOW,
+        "tests/__init__.py": "",
+        "tests/conftest.py": '''
+            import pytest
+            import slow  # noqa: F401
+
+            @pytest.fixture
+            def number():
+                return 1
+        ''',
+        "tests/test_number.py": "def test_number(number):\n    assert number == 1\n",
+    }
+    pair = ctx.pair(files, label="pkgconftest")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    pair.write("tests/conftest.py", pair.d.path("tests/conftest.py").read_text().replace("return 1", "return 2"))
+    pair.compare("-q")
+
+
+def test_thirty_files_saved_at_once(ctx):
+    files = {"pyproject.toml": PYPROJECT, "conftest.py": "import slow  # noqa: F401\n", "src/slow.py": SLOW}
+    for i in range(30):
+        files[f"src/mods/m{i}.py"] = f"VALUE = {i}\n"
+    files["src/mods/__init__.py"] = ""
+    files["tests/test_all.py"] = (
+        "import sys\n"
+        "import pytest\n"
+        + "".join(f"import mods.m{i}\n" for i in range(30))
+        + "@pytest.mark.parametrize('i', range(30))\n"
+        "def test_value(i):\n"
+        "    assert sys.modules[f'mods.m{i}'].VALUE == i\n")
+    pair = ctx.pair(files, label="thirty")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    for i in range(30):
+        pair.write(f"src/mods/m{i}.py", f"VALUE = {i + (i % 3 == 0)}\n")
+    pair.compare("-q")

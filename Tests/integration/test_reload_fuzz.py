@@ -1,0 +1,171 @@
+"""Differential fuzz of hot reload: a seeded sequence of random edits to a generated project; after
+each edit the same invocation runs through pytestd and through plain pytest (without bytecode
+caches: the ground truth), and every per-test outcome, the summary and the exit code must agree.
+
+PYTESTD_FUZZ_EDITS (default 200) and PYTESTD_FUZZ_SEED (default 1) size and pick the run; a failure
+names the seed and the step so it can be replayed."""
+import os
+import random
+
+import pytest
+
+from conftest import PYPROJECT, RECORDER
+
+pytestmark = pytest.mark.usefixtures("needs_daemon")
+
+EDITS = int(os.environ.get("PYTESTD_FUZZ_EDITS", "200"))
+SEED = int(os.environ.get("PYTESTD_FUZZ_SEED", "1"))
+MODULES = 6
+
+
+class Model:
+    """The generated project as data: modules with a constant, from-imports of lower modules and
+    functions over both; tests pinning function values; a conftest fixture."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.value = {i: rng.randint(0, 9) for i in range(MODULES)}
+        self.imports = {i: sorted(rng.sample(range(i), min(i, rng.randint(0, 2)))) for i in range(MODULES)}
+        self.functions = {i: {} for i in range(MODULES)}
+        self.broken = None
+        self.fixture = 1
+        self.tests = {}
+        self.serial = 0
+        for i in range(MODULES):
+            for _ in range(2):
+                self.add_function(i)
+        for _ in range(8):
+            self.add_test()
+
+    # --- rendering -------------------------------------------------------------------------
+    def module_text(self, i):
+        lines = [f"from pkg.m{j} import VALUE as V{j}" for j in self.imports[i]]
+        lines.append(f"VALUE = {self.value[i]}")
+        lines.append(f"class K:\n    size = VALUE * 2")
+        for name, expr in sorted(self.functions[i].items()):
+            lines.append(f"def {name}():\n    return {expr}")
+        if self.broken == i:
+            lines.append("def broken(:\n    pass")
+        return "\n".join(lines) + "\n"
+
+    def tests_text(self):
+        lines = ["import pytest", "from pkg import " + ", ".join(f"m{i}" for i in range(MODULES))]
+        for name, (i, function, expected) in sorted(self.tests.items()):
+            if function == "K":
+                lines.append(f"def {name}():\n    assert m{i}.K.size == {expected}")
+            elif function == "fixture":
+                lines.append(f"def {name}(base):\n    assert base == {expected}")
+            else:
+                lines.append(f"def {name}():\n    from pkg.m{i} import {function}\n    assert {function}() == {expected}")
+        return "\n".join(lines) + "\n"
+
+    def conftest_text(self):
+        return f"import pytest\nimport slow  # noqa: F401\n\n@pytest.fixture\ndef base():\n    return {self.fixture}\n"
+
+    def files(self):
+        files = {f"src/pkg/m{i}.py": self.module_text(i) for i in range(MODULES)}
+        files["tests/test_gen.py"] = self.tests_text()
+        files["conftest.py"] = self.conftest_text()
+        return files
+
+    # --- the model's own view of the values ---------------------------------------------------
+    def evaluate(self, i, expr):
+        names = {"VALUE": self.value[i], **{f"V{j}": self.value[j] for j in self.imports[i]}}
+        try:
+            return eval(expr, {}, names)
+        except NameError:
+            return None
+
+    # --- edits -------------------------------------------------------------------------------
+    def add_function(self, i):
+        self.serial += 1
+        terms = ["VALUE"] + [f"V{j}" for j in self.imports[i]]
+        expr = " + ".join(self.rng.sample(terms, self.rng.randint(1, len(terms)))) + f" + {self.rng.randint(0, 5)}"
+        self.functions[i][f"f{self.serial}"] = expr
+        return f"add f{self.serial} to m{i}"
+
+    def add_test(self):
+        self.serial += 1
+        i = self.rng.randrange(MODULES)
+        kind = self.rng.random()
+        if kind < 0.15:
+            self.tests[f"test_k{self.serial}"] = (i, "K", self.value[i] * 2)
+        elif kind < 0.25:
+            self.tests[f"test_fixture{self.serial}"] = (i, "fixture", self.fixture)
+        elif self.functions[i]:
+            function = self.rng.choice(sorted(self.functions[i]))
+            expected = self.evaluate(i, self.functions[i][function])
+            self.tests[f"test_{function}_{self.serial}"] = (i, function, expected if expected is not None else 0)
+        return "add a test"
+
+    def edit(self):
+        rng, i = self.rng, self.rng.randrange(MODULES)
+        if self.broken is not None and rng.random() < 0.6:
+            fixed, self.broken = self.broken, None
+            return f"fix the syntax of m{fixed}"
+        choice = rng.random()
+        if choice < 0.25:
+            self.value[i] = rng.randint(0, 9)
+            return f"m{i}.VALUE = {self.value[i]}"
+        if choice < 0.35:
+            return self.add_function(i)
+        if choice < 0.45 and self.functions[i]:
+            name = rng.choice(sorted(self.functions[i]))
+            del self.functions[i][name]
+            return f"remove m{i}.{name}"
+        if choice < 0.52 and self.functions[i]:
+            name = rng.choice(sorted(self.functions[i]))
+            self.serial += 1
+            self.functions[i][f"f{self.serial}"] = self.functions[i].pop(name)
+            return f"rename m{i}.{name} to f{self.serial}"
+        if choice < 0.62 and i > 0:
+            j = rng.randrange(i)
+            if j in self.imports[i]:
+                self.imports[i].remove(j)
+                return f"m{i} stops importing m{j}"
+            self.imports[i] = sorted(self.imports[i] + [j])
+            return f"m{i} imports m{j}"
+        if choice < 0.68 and self.broken is None:
+            self.broken = i
+            return f"break the syntax of m{i}"
+        if choice < 0.78:
+            return self.add_test()
+        if choice < 0.85 and self.tests:
+            del self.tests[rng.choice(sorted(self.tests))]
+            return "remove a test"
+        if choice < 0.92:
+            self.fixture = rng.randint(0, 3)
+            return f"fixture base = {self.fixture}"
+        name = rng.choice(sorted(self.tests)) if self.tests else None
+        if name:
+            i, function, expected = self.tests[name]
+            self.tests[name] = (i, function, expected + rng.choice([-1, 1]))
+        return f"change the expectation of {name}"
+
+
+def test_random_edits_give_plain_pytests_results(ctx):
+    rng = random.Random(SEED)
+    model = Model(rng)
+    files = {"pyproject.toml": PYPROJECT, "src/slow.py": "import time\ntime.sleep(0.5)\n",
+             "src/pkg/__init__.py": "", **model.files()}
+    pair = ctx.pair(files, label="fuzz")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    written = model.files()
+    history = []
+    for step in range(EDITS):
+        history.append(model.edit())
+        current = model.files()
+        for path, text in current.items():
+            if written.get(path) != text:
+                pair.write(path, RECORDER + text if path == "conftest.py" else text, raw=True)
+        written = current
+        args = rng.choice([("-q",), ("-q",), ("-q", "-x"), ("-q", "-k", "k or fixture")])
+        try:
+            pair.compare(*args)
+        except AssertionError as failure:
+            raise AssertionError(f"seed {SEED}, step {step}: after {history[-5:]} with {args}\n{failure}") from None
+    # The point is the reload path: most edits must have been served by reloaded templates.
+    log = pair.d.cli("logs").out
+    reloads, failures = log.count("reloaded template"), log.count("reload failed")
+    assert reloads >= EDITS // 3, f"only {reloads} reloads ({failures} failed) in {EDITS} edits"
