@@ -44,7 +44,7 @@ import random
 import shutil
 import sys
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 DEFAULT_MODULES = 1200
 DEFAULT_SEED = 1
 DEFAULT_IMPORT_COST = 40  # thousands of table-building steps per module
@@ -751,6 +751,23 @@ def finish_output(staging, outdir):
     os.rename(staging, outdir)
 
 
+# The reload patch the monolith needs, as a real project with such a registry would have it:
+# hub_00.register refuses a name twice, so a module executed again gives up its name first.
+RELOAD_PATCH = '''"""pytestd reload patch for the monolith's registry (hub_00.register refuses duplicates)."""
+import sys
+
+import pytestd
+
+
+@pytestd.before_reload("mono.*")
+def unregister(module):
+    hub = sys.modules.get("mono.core.hub_00")
+    name = getattr(module, "NAME", None)
+    if hub is not None and isinstance(name, str):
+        hub.REGISTRY.pop(name, None)
+'''
+
+
 def generate(outdir, modules=DEFAULT_MODULES, seed=DEFAULT_SEED, import_cost=DEFAULT_IMPORT_COST,
              layers=DEFAULT_LAYERS, hubs=DEFAULT_HUBS, test_files_per_layer=DEFAULT_TEST_FILES_PER_LAYER):
     if modules < layers:
@@ -777,6 +794,7 @@ def generate(outdir, modules=DEFAULT_MODULES, seed=DEFAULT_SEED, import_cost=DEF
     )
     write(os.path.join(outdir, "conftest.py"), CONFTEST % {"third_party": third_party, "modules": modules})
     write(os.path.join(outdir, "pyproject.toml"), pyproject("mono", ["pytest"] + THIRD_PARTY_DISTRIBUTIONS))
+    write(os.path.join(outdir, "pytestd_patches", "registry.py"), RELOAD_PATCH)
 
     tests = os.path.join(outdir, "tests")
     write(os.path.join(tests, "test_trivial.py"), TEST_TRIVIAL)

@@ -59,7 +59,13 @@ CASES = {
     "b": ("empty", ["tests/test_trivial.py"], "empty project: trivial test"),
     "c": ("monolith", ["tests/test_real.py"], "monolith: tests/test_real.py"),
     "d": ("monolith", [], "monolith: full suite"),
+    # Edit, then run at once: the time from the save to the run's exit (hot reload).
+    "f": ("monolith", ["tests/test_real.py", "-k", "top"], "monolith: edit a leaf, run its tests"),
+    "g": ("monolith", ["tests/test_trivial.py"], "monolith: edit a hub (1,026 importers), run a test"),
 }
+
+# The file each edit case changes (relative to the project) and how it names the module.
+EDITED = {"f": "top", "g": "mono/core/hub_05.py"}
 
 SUMMARY_RE = re.compile(
     r"^=*\s*(?P<summary>(?:\d+ \w+|no tests ran)(?:, \d+ \w+)*) in (?P<secs>[0-9.]+)s(?: \([0-9:]+\))?\s*=*$"
@@ -280,8 +286,10 @@ def check(case, side, result, reference):
             case, side, "; ".join(problems), side, tail(result["output"]), tail(reference["output"])))
 
 
-def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_plain, warmup_pytestd):
-    """Interleaved runs of each side; returns the case's result dict."""
+def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_plain, warmup_pytestd,
+                 edit=lambda: None):
+    """Interleaved runs of each side; returns the case's result dict. ``edit`` runs right before every
+    run (the edit cases: the time measured is from the save to the run's exit)."""
     argv = PYTEST_ARGS + argv_tail
     log("")
     log("[%s] %s: pytest %s  (cwd %s)" % (key, desc, " ".join(argv), project_dir))
@@ -290,6 +298,7 @@ def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_pla
     children = {side: [] for side in sides}
     # Warm-up runs (untimed): plain pytest compiles .pyc files on the first run
     # in a fresh project; the first pytestd call starts the daemon.
+    edit()
     reference = timed_run([sides["plain"]] + argv, project_dir, env)
     if reference["summary"] is None or reference["rc"] not in (0, 1):
         raise BenchError("case %s: plain pytest did not produce a pytest summary (exit %r):\n%s" % (
@@ -297,9 +306,11 @@ def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_pla
     log("  reference (plain, untimed): exit %d, %s, %s" % (reference["rc"], reference["summary"],
                                                           fmt_time(reference["wall"])))
     for _ in range(max(0, warmup_plain - 1)):
+        edit()
         check(key, "plain", timed_run([sides["plain"]] + argv, project_dir, env), reference)
     if "pytestd" in sides:
         for i in range(warmup_pytestd):
+            edit()
             r = timed_run([sides["pytestd"]] + argv, project_dir, env)
             log("  warm-up pytestd %d (untimed): %s" % (i + 1, fmt_time(r["wall"])))
             check(key, "pytestd", r, reference)
@@ -308,7 +319,10 @@ def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_pla
         line = []
         # Alternate which side goes first to cancel out drift and order effects.
         for side in (order if i % 2 == 0 else order[::-1]):
+            t0 = time.perf_counter()
+            edit()
             r = timed_run([sides[side]] + argv, project_dir, env)
+            r["wall"] = time.perf_counter() - t0  # from the save to the exit
             check(key, side, r, reference)
             samples[side].append(r["wall"])
             reported[side].append(r["reported"])
@@ -329,6 +343,28 @@ def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_pla
     if "pytestd" in sides:
         result["ratio"] = result["plain"]["median"] / result["pytestd"]["median"]
     return result
+
+
+class Editor:
+    """Saves a module the way an editor does (a new value each time) and restores it afterwards."""
+
+    def __init__(self, project_dir, target):
+        if target == "top":  # the module tests/test_real.py imports as `top`: a leaf of the graph
+            source = open(os.path.join(project_dir, "tests", "test_real.py"), encoding="utf-8").read()
+            package, name = re.search(r"^from (mono\.l\d+) import (m\d+) as top$", source, re.M).groups()
+            target = os.path.join(*package.split("."), name + ".py")
+        self.path = os.path.join(project_dir, target)
+        self.original = open(self.path, encoding="utf-8").read()
+        self.count = 0
+
+    def edit(self):
+        self.count += 1
+        with open(self.path, "w", encoding="utf-8") as f:
+            f.write(self.original + "\n_BENCH_EDIT = %d\n" % self.count)
+
+    def restore(self):
+        with open(self.path, "w", encoding="utf-8") as f:
+            f.write(self.original)
 
 
 def stop_daemons(pytestd_bin, project_dirs, env):
@@ -430,7 +466,7 @@ def parse_args(argv):
     p.add_argument("--runs", type=int, help="timed runs per side and case (default 7, quick 3)")
     p.add_argument("--warmup", type=int,
                    help="untimed pytestd warm-up runs per case, the first starts the daemon (default 2, quick 1)")
-    p.add_argument("--cases", default="a,b,c,d", help="comma-separated subset of %s (default all)" % ",".join(CASES))
+    p.add_argument("--cases", default="a,b,c,d,f,g", help="comma-separated subset of %s (default all)" % ",".join(CASES))
     p.add_argument("--plain-only", action="store_true", help="measure plain pytest only (no pytestd binaries needed)")
     p.add_argument("--modules", type=int, help="monolith size (default %d, quick 300)"
                    % generate_monolith.DEFAULT_MODULES)
@@ -497,8 +533,14 @@ def main(argv=None):
     try:
         for key in args.cases:
             project, argv_tail, desc = CASES[key]
-            results[key] = measure_case(key, projects[project], argv_tail, desc, sides, env, args.runs,
-                                        warmup_plain=1, warmup_pytestd=args.warmup)
+            editor = Editor(projects[project], EDITED[key]) if key in EDITED else None
+            try:
+                results[key] = measure_case(key, projects[project], argv_tail, desc, sides, env, args.runs,
+                                            warmup_plain=1, warmup_pytestd=args.warmup,
+                                            **({"edit": editor.edit} if editor else {}))
+            finally:
+                if editor:
+                    editor.restore()
     except BenchError as e:
         failure = e
     except KeyboardInterrupt:

@@ -17,7 +17,11 @@ def unregister_module_metrics(module):
     if client is None or module is None:
         return
     registry = client.REGISTRY
-    owned = getattr(registry, "_collector_to_names", {})
+    owned = registry._collector_to_names
     for value in list(vars(module).values()):
-        if isinstance(value, client.registry.Collector) and value in owned:
+        try:
+            registered = value in owned
+        except TypeError:  # unhashable values are no collectors
+            continue
+        if registered:
             registry.unregister(value)
