@@ -11,6 +11,7 @@ import TOMLKit
 /// idle_minutes = 60                 # stop the manager after this long without a run (0: never)
 /// bypass_options = ["--my-plugin"]  # options that always run under the real pytest
 /// patches = ["pytestd_patches"]     # directories of reload patches (default: pytestd_patches)
+/// restart_on = ["config/*.yaml"]    # files whose change always needs a clean host (globs, from the root)
 /// ```
 public struct ProjectSettings: Equatable {
     public var python: String?
@@ -19,6 +20,9 @@ public struct ProjectSettings: Equatable {
     public var bypassOptions: [String] = []
     /// Directories of the project's reload patches, relative to the root.
     public var patches: [String] = ["pytestd_patches"]
+    /// Globs (relative to the root) of files whose change always waits for a clean host: data read
+    /// lazily, which the warm-up's own tracking of files read at import cannot see.
+    public var restartOn: [String] = []
 
     public init() {}
 
@@ -63,13 +67,18 @@ public struct ProjectSettings: Equatable {
                     throw invalid(key, "a list of directories")
                 }
                 settings.patches = list
+            case "restart_on":
+                guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
+                    throw invalid(key, "a list of glob patterns")
+                }
+                settings.restartOn = list
             case "bypass_options":
                 guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
                     throw invalid(key, "a list of option names")
                 }
                 settings.bypassOptions = list
             default:
-                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options, patches)")
+                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options, patches, restart_on)")
             }
         }
         return settings

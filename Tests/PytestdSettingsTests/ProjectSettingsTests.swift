@@ -16,11 +16,15 @@ final class ProjectSettingsTests: XCTestCase {
             preload = ["tests/unit", "tests/api"]
             idle_minutes = 5
             bypass_options = ["--my-plugin"]
+            patches = ["tools/reload_patches"]
+            restart_on = ["config/*.yaml"]
             """, root: "/p")
         XCTAssertEqual(settings.python, "/p/.venv/bin/python")
         XCTAssertEqual(settings.preload, ["tests/unit", "tests/api"])
         XCTAssertEqual(settings.idleMinutes, 5)
         XCTAssertEqual(settings.bypassOptions, ["--my-plugin"])
+        XCTAssertEqual(settings.patches, ["tools/reload_patches"])
+        XCTAssertEqual(settings.restartOn, ["config/*.yaml"])
     }
 
     func testMistakesAreNamed() {

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import PYPROJECT
 
-ITERATIONS = int(os.environ.get("PYTESTD_IT_FRESH_ITERATIONS", "20"))
+ITERATIONS = int(os.environ.get("PYTESTD_IT_FRESH_ITERATIONS", "100"))
 
 FILES = {
     "pyproject.toml": PYPROJECT,

@@ -264,3 +264,21 @@ def test_thirty_files_saved_at_once(ctx):
     for i in range(30):
         pair.write(f"src/mods/m{i}.py", f"VALUE = {i + (i % 3 == 0)}\n")
     pair.compare("-q")
+
+
+def test_restart_on_globs_send_changes_the_tracking_cannot_see_to_a_clean_host(ctx):
+    """The value comes from a subprocess at import time: no open() in this interpreter records it.
+    `restart_on` names such files."""
+    files = {
+        "pyproject.toml": PYPROJECT + '\n[tool.pytestd]\nrestart_on = ["data/*.txt"]\n',
+        "data/mode.txt": "one\n",
+        "src/mode.py": 'import subprocess\nMODE = subprocess.check_output(["cat", "data/mode.txt"], text=True).strip()\n',
+        "tests/test_mode.py": "from mode import MODE\n\ndef test_mode():\n    assert MODE == 'one'\n",
+    }
+    pair = ctx.pair(files, label="restarton")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    pair.write("data/mode.txt", "two\n")
+    plain, _ = pair.compare("-q")
+    assert plain.rc == 1
+    assert "restart_on" in pair.d.status()["last fallback"]

@@ -182,7 +182,8 @@ final class ManagerServer {
             shutDown(because: "stop requested")
         case .restart where identityMatches:
             hostFailure = nil
-            if let host = active { retire(host, because: "restart requested") }
+            if let host = reloading { abandonReload(host, because: "restart requested") }
+            for host in [active, pristine].compactMap({ $0 }) { retire(host, because: "restart requested") }
             if let host = warming { abandonWarming(host, because: "restart requested") }
             startHost()
             client.reply(.acknowledged)
@@ -567,6 +568,10 @@ final class ManagerServer {
                 BytecodeCache.purge(sourceFile: change.path)
                 warming?.changesWhileWarming.append(change.path)
                 reloading?.changesWhileWarming.append(change.path)
+                if settings.restartOn.contains(where: { fnmatch($0, relative(change.path), 0) == 0 }) {
+                    needsCleanHost = needsCleanHost ?? "\(relative(change.path)) changed (restart_on)"
+                    continue
+                }
                 let templates = [active, pristine].compactMap { $0 }
                 guard templates.contains(where: { $0.freshness.isAffected(by: change, root: identity.root.path) }) else {
                     continue
@@ -605,8 +610,9 @@ final class ManagerServer {
     }
 
     private func waitingNote() -> String {
-        let why = lastRetirement.map { " (\($0))" } ?? ""
-        return "waiting for a fresh warm host\(why)…"
+        if reloading != nil { return "waiting for the reloaded template (\(lastChangeSet.joined(separator: ", ")) changed)…" }
+        let why = (lastFallback ?? lastRetirement).map { " (\($0))" } ?? ""
+        return "waiting for a clean warm host\(why)…"
     }
 
     // MARK: Signals, idling, stopping
