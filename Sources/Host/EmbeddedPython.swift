@@ -40,22 +40,29 @@ struct EmbeddedPython {
         return try Self.report(Array(outcome.dropFirst()))
     }
 
-    /// Parses `_warmup.report`: version, pytest version, seconds, note, whole-environment flag,
-    /// N variables, M modules, then files.
+    /// Parses `_warmup.report`: version, pytest version, seconds, note, whole-environment flag, then
+    /// three counted sections (environment variables, modules, observed imports), then files.
     static func report(_ blob: Bytes) throws -> HostReport {
-        let fields = NulTerminatedList.split(blob)
-        let text = { (index: Int) in String(decoding: fields[index], as: UTF8.self) }
-        guard fields.count >= 6, let variables = Int(text(5)), fields.count > 6 + variables,
-              let modules = Int(text(6 + variables)), fields.count >= 7 + variables + modules
-        else { throw UserFacingError("the in-interpreter half returned an incomplete report") }
-        let modulesStart = 7 + variables
+        var fields = NulTerminatedList.split(blob)[...]
+        func take() throws -> String {
+            guard let field = fields.popFirst() else { throw UserFacingError("the in-interpreter half returned an incomplete report") }
+            return String(decoding: field, as: UTF8.self)
+        }
+        func section() throws -> [Bytes] {
+            guard let count = Int(try take()), count >= 0, count <= fields.count else {
+                throw UserFacingError("the in-interpreter half returned a malformed report")
+            }
+            defer { fields = fields.dropFirst(count) }
+            return Array(fields.prefix(count))
+        }
+        let (python, pytest, seconds, note, whole) = (try take(), try take(), try take(), try take(), try take())
+        let environment = try section()
+        let modules = try section()
+        let imports = try section()
         return HostReport(
-            pythonVersion: text(0), pytestVersion: text(1),
-            loadedFiles: Array(fields[(modulesStart + modules)...]),
-            modules: Array(fields[modulesStart..<(modulesStart + modules)]),
-            environmentReads: Array(fields[6..<(6 + variables)]),
-            readsWholeEnvironment: text(4) == "1",
-            warmupSeconds: Double(text(2)) ?? 0, warmupNote: text(3))
+            pythonVersion: python, pytestVersion: pytest, loadedFiles: Array(fields), modules: modules,
+            importEdges: imports, environmentReads: environment, readsWholeEnvironment: whole == "1",
+            warmupSeconds: Double(seconds) ?? 0, warmupNote: note)
     }
 
     /// In a run child: runs pytest for the request and returns its exit status.

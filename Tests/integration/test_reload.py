@@ -282,3 +282,29 @@ def test_restart_on_globs_send_changes_the_tracking_cannot_see_to_a_clean_host(c
     plain, _ = pair.compare("-q")
     assert plain.rc == 1
     assert "restart_on" in pair.d.status()["last fallback"]
+
+
+def test_a_dynamic_import_the_scanner_cannot_see_is_reloaded_too(ctx):
+    """`plugins` imports `impl` under a computed name: only the template's observed imports know the
+    edge. Editing `impl` must reload `plugins` as well (not fall back to a clean host)."""
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "conftest.py": "import slow  # noqa: F401\n",
+        "src/slow.py": SLOW,
+        "src/app/__init__.py": "",
+        "src/app/impl.py": "def answer():\n    return 1\n",
+        "src/app/plugins.py": '''
+            import importlib
+
+            ANSWER = importlib.import_module("app." + "impl").answer
+        ''',
+        "tests/test_plugins.py": "from app.plugins import ANSWER\n\ndef test_answer():\n    assert ANSWER() == 1\n",
+    }
+    pair = ctx.pair(files, label="dynamic")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    pair.write("src/app/impl.py", "def answer():\n    return 2\n")
+    plain, _ = pair.compare("-q")
+    assert plain.rc == 1
+    status = pair.d.status()
+    assert "app.plugins" in status["last reload"] and status["last fallback"] == "none", status

@@ -6,13 +6,16 @@ on besides module files — data files they read and environment variables they 
 manager can tell when the template no longer matches the disk or a caller's environment.
 """
 
+import builtins
 import gc
+import importlib
 import io
 import os
 import sys
 import time
 from contextlib import redirect_stdout
-from typing import Dict, Optional, Set
+from importlib._bootstrap import _resolve_name
+from typing import Dict, Optional, Set, Tuple
 
 from pytestd import _wire
 
@@ -87,12 +90,15 @@ def report(seconds: float, note: str) -> bytes:
         name if value is None else name + b"=" + value for name, value in sorted(reads.variables.items())
     ]
     modules = _module_files()
+    edges = sorted(f"{importer}>{target}".encode() for importer, target in reads.imports)
     return _wire.join(
         [version.encode(), pytest.__version__.encode(), f"{seconds:.6f}".encode(), note.encode(),
          b"1" if reads.whole_environment else b"0", str(len(environment)).encode()]
         + environment
         + [str(len(modules)).encode()]
         + [name.encode() + b"=" + path for name, path in sorted(modules.items())]
+        + [str(len(edges)).encode()]
+        + edges
         + sorted(set(modules.values()) | reads.files)
     )
 
@@ -128,6 +134,8 @@ class ImportTimeReads:
     """Records, while active, what module bodies read besides code: environment variables (through
     ``os.environ``/``os.environb``/``os.getenv``), with the value each had when first read, and files
     opened for reading. A variable the imports set before reading it is their own, not a dependency.
+    It also records the imports that actually ran (importer, imported module), including dynamic ones a
+    reading of the source cannot see.
 
     One record per template (``ImportTimeReads.template``), resumed by every later import phase
     (warm-up, then each reload), so a reloaded template reports everything it depends on."""
@@ -145,6 +153,7 @@ class ImportTimeReads:
         self.written: Set[bytes] = set()
         self.whole_environment = False
         self.files: Set[bytes] = set()
+        self.imports: Set[Tuple[str, str]] = set()
 
     def __enter__(self):
         environ_class = type(os.environ)
@@ -182,6 +191,34 @@ class ImportTimeReads:
         environ_class.__iter__ = recording_iter
         environ_class.__setitem__ = recording_setitem
         environ_class.__delitem__ = recording_delitem
+
+        original_import = self._original_import = builtins.__import__
+
+        def recording_import(name, globals=None, locals=None, fromlist=(), level=0):
+            module = original_import(name, globals, locals, fromlist, level)
+            importer = (globals or {}).get("__name__")
+            if isinstance(importer, str):
+                try:
+                    target = _resolve_name(name, globals.get("__package__") or "", level) if level else name
+                except (ImportError, ValueError):
+                    return module
+                reads.imports.add((importer, target))
+                for item in fromlist or ():
+                    if isinstance(item, str) and f"{target}.{item}" in sys.modules:
+                        reads.imports.add((importer, f"{target}.{item}"))
+            return module
+
+        original_import_module = self._original_import_module = importlib.import_module
+
+        def recording_import_module(name, package=None):
+            module = original_import_module(name, package)
+            importer = sys._getframe(1).f_globals.get("__name__")
+            if isinstance(importer, str):
+                reads.imports.add((importer, module.__name__))
+            return module
+
+        builtins.__import__ = recording_import
+        importlib.import_module = recording_import_module
         # Audit hooks cannot be removed: install one for the process, active only during warm-up.
         if not ImportTimeReads._hook_installed:
             sys.addaudithook(_audit)
@@ -193,6 +230,8 @@ class ImportTimeReads:
         environ_class = type(os.environ)
         (environ_class.__getitem__, environ_class.__iter__, environ_class.__setitem__,
          environ_class.__delitem__) = self._original
+        builtins.__import__ = self._original_import
+        importlib.import_module = self._original_import_module
         ImportTimeReads._current = None
         return False
 

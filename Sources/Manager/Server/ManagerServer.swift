@@ -43,8 +43,15 @@ final class ManagerServer {
     private var lastChangeSet: [String] = []
     private var lastReload: String?
     private var lastFallback: String?
-    /// The order sent to the pristine host, until its reloading child reports.
-    private var pendingReloadOrder: ReloadOrder?
+    /// Orders sent to the pristine host whose reloading child has not reported yet, oldest first,
+    /// with the changes seen since (the child may have read files before or after them).
+    private var pendingReloads: [PendingReload] = []
+
+    private struct PendingReload {
+        var order: ReloadOrder
+        var changes: [String] = []
+        var abandoned = false
+    }
     /// The last host failure; cleared by a file change or `pytestd restart`, which retry.
     private var hostFailure: String?
     private var clients: [Int32: ClientConnection] = [:]
@@ -183,6 +190,7 @@ final class ManagerServer {
         case .restart where identityMatches:
             hostFailure = nil
             if let host = reloading { abandonReload(host, because: "restart requested") }
+            abandonPendingReloads()
             for host in [active, pristine].compactMap({ $0 }) { retire(host, because: "restart requested") }
             if let host = warming { abandonWarming(host, because: "restart requested") }
             startHost()
@@ -378,6 +386,7 @@ final class ManagerServer {
                     retire(old, because: "replaced by clean generation \(host.generation)")
                 }
                 if let reload = reloading { abandonReload(reload, because: "a clean host is ready") }
+                abandonPendingReloads()
                 pristine = host
                 changedSincePristine = []
                 modules = ProjectModules(report: report, root: identity.root.path, sitePackages: python?.sitePackages ?? "/")
@@ -501,27 +510,30 @@ final class ManagerServer {
         if let host = active, host !== base { retire(host, because: "superseded by a newer reload") }
         active = nil
         if let host = reloading { abandonReload(host, because: "a newer change arrived") }
+        abandonPendingReloads()
         do {
             try base.channel.send(.reload(order))
-            pendingReloadOrder = order
+            pendingReloads.append(PendingReload(order: order))
             ManagerLog.write("reloading \(order.steps.map { $0.joined(separator: "+") }) evicting \(order.evict)")
         } catch {
             lastFallback = "cannot reach the pristine host: \(error)"
         }
     }
 
+    /// A reloading child reports in the order the reloads were asked for.
     private func adoptReloadingChild(pid: pid_t, channel fd: Int32?) {
-        guard let fd, let order = pendingReloadOrder, let base = pristine else {
+        let pending = pendingReloads.isEmpty ? nil : pendingReloads.removeFirst()
+        guard let fd, let pending, !pending.abandoned, let base = pristine else {
             if let fd { close(fd) }
             kill(pid, SIGKILL)
             return
         }
-        pendingReloadOrder = nil
         let channel = MessageChannel(fd: fd)
         channel.setNonBlocking()
         generation += 1
         let host = HostProcess(pid: pid, channel: channel, generation: generation, environment: base.environment)
-        host.reloadedFrom = (base.generation, order)
+        host.reloadedFrom = (base.generation, pending.order)
+        host.changesWhileWarming = pending.changes
         hosts.append(host)
         reloading = host
     }
@@ -533,6 +545,10 @@ final class ManagerServer {
         if reloading === host { reloading = nil }
         terminate(host)
         for client in clients.values { client.noteOnTerminal(lastFallback!) }
+    }
+
+    private func abandonPendingReloads() {
+        for index in pendingReloads.indices { pendingReloads[index].abandoned = true }
     }
 
     private func abandonReload(_ host: HostProcess, because reason: String) {
@@ -568,6 +584,7 @@ final class ManagerServer {
                 BytecodeCache.purge(sourceFile: change.path)
                 warming?.changesWhileWarming.append(change.path)
                 reloading?.changesWhileWarming.append(change.path)
+                for index in pendingReloads.indices { pendingReloads[index].changes.append(change.path) }
                 if settings.restartOn.contains(where: { fnmatch($0, relative(change.path), 0) == 0 }) {
                     needsCleanHost = needsCleanHost ?? "\(relative(change.path)) changed (restart_on)"
                     continue
@@ -596,6 +613,7 @@ final class ManagerServer {
         if let reason = needsCleanHost {
             lastFallback = "\(reason): not reloadable, waiting for a clean host"
             if let host = reloading { abandonReload(host, because: reason) }
+            abandonPendingReloads()
             for host in [active, pristine].compactMap({ $0 }) { retire(host, because: reason) }
         } else if let base = pristine, base.isReady, base.retiredBecause == nil {
             reload(Set(changedModules.values), paths: Array(changedModules.keys), base: base)

@@ -7,6 +7,8 @@ struct ProjectModules {
     private(set) var graph = ImportGraph()
     private var moduleByFile: [String: String] = [:]
     private var fileByModule: [String: String] = [:]
+    /// Imports the template saw run, per importer: dynamic ones included, which the scanner cannot see.
+    private var observedEdges: [String: [ImportEdge]] = [:]
 
     /// Scans every project module (under `root`, outside site-packages) of the template's report.
     init(report: HostReport, root: String, sitePackages: String) {
@@ -19,7 +21,14 @@ struct ProjectModules {
             moduleByFile[path] = name
             fileByModule[name] = path
         }
-        for (path, name) in moduleByFile { graph.add(module: name, edges: Self.scan(path, as: name)) }
+        for entry in report.importEdges {
+            let text = String(decoding: entry, as: UTF8.self)
+            guard let arrow = text.firstIndex(of: ">") else { continue }
+            let importer = String(text[..<arrow])
+            guard fileByModule[importer] != nil else { continue }
+            observedEdges[importer, default: []].append(ImportEdge(target: String(text[text.index(after: arrow)...]), line: 0))
+        }
+        for (path, name) in moduleByFile { graph.add(module: name, edges: edges(of: name, at: path)) }
     }
 
     var count: Int { moduleByFile.count }
@@ -29,7 +38,13 @@ struct ProjectModules {
     /// Re-reads a changed module's imports into the graph.
     mutating func rescan(_ path: String) {
         guard let name = moduleByFile[path] else { return }
-        graph.update(module: name, edges: Self.scan(path, as: name))
+        graph.update(module: name, edges: edges(of: name, at: path))
+    }
+
+    /// What the source says, plus what the template saw happen (a dynamic import keeps counting after
+    /// an edit: the edit may move it, not remove it, and an extra reload is only slower, never wrong).
+    private func edges(of name: String, at path: String) -> [ImportEdge] {
+        Self.scan(path, as: name) + (observedEdges[name] ?? [])
     }
 
     /// The changed modules and all their importers, dependencies first. Test modules and conftests

@@ -86,6 +86,8 @@ public struct HostReport: Equatable, Sendable {
     public var loadedFiles: [Bytes]
     /// `name=path` for every module with a source file: what the import graph is built from.
     public var modules: [Bytes]
+    /// `importer>imported` for every import that ran while the template was built, dynamic ones too.
+    public var importEdges: [Bytes]
     /// Environment variables module bodies read while the template was built: `NAME=value`, or
     /// `NAME` alone for one that was unset. A run whose environment differs needs another template.
     public var environmentReads: [Bytes]
@@ -97,12 +99,14 @@ public struct HostReport: Equatable, Sendable {
 
     public init(
         pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], modules: [Bytes],
-        environmentReads: [Bytes], readsWholeEnvironment: Bool, warmupSeconds: Double, warmupNote: String
+        importEdges: [Bytes], environmentReads: [Bytes], readsWholeEnvironment: Bool, warmupSeconds: Double,
+        warmupNote: String
     ) {
         self.pythonVersion = pythonVersion
         self.pytestVersion = pytestVersion
         self.loadedFiles = loadedFiles
         self.modules = modules
+        self.importEdges = importEdges
         self.environmentReads = environmentReads
         self.readsWholeEnvironment = readsWholeEnvironment
         self.warmupSeconds = warmupSeconds

@@ -57,6 +57,7 @@ extension Message {
             w.write(report.pytestVersion)
             w.write(report.loadedFiles)
             w.write(report.modules)
+            w.write(report.importEdges)
             w.write(report.environmentReads)
             w.write(report.readsWholeEnvironment)
             w.write(report.warmupSeconds)
@@ -119,7 +120,7 @@ extension Message {
         case .hostReady:
             self = .hostReady(HostReport(
                 pythonVersion: try r.readString(), pytestVersion: try r.readString(),
-                loadedFiles: try r.readBytesList(), modules: try r.readBytesList(), environmentReads: try r.readBytesList(),
+                loadedFiles: try r.readBytesList(), modules: try r.readBytesList(), importEdges: try r.readBytesList(), environmentReads: try r.readBytesList(),
                 readsWholeEnvironment: try r.readBool(), warmupSeconds: try r.readDouble(),
                 warmupNote: try r.readString()))
         case .reload:
