@@ -148,6 +148,21 @@ void cposix_close_from(int lowest) {
     for (int fd = lowest; fd < 65536; fd++) close(fd);
 }
 
+pid_t cposix_fork(void) {
+    sigset_t all, saved;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &saved);
+    pid_t pid = fork();
+    if (pid == 0) {
+        cposix_reset_signals();
+    } else {
+        int e = errno;
+        sigprocmask(SIG_SETMASK, &saved, NULL);
+        errno = e;
+    }
+    return pid;
+}
+
 int cposix_set_parent_death_signal(int signo) {
     return prctl(PR_SET_PDEATHSIG, signo, 0, 0, 0);
 }

@@ -67,7 +67,7 @@ final class HostLoop {
         warnIfMultithreaded()
         python.beforeFork()
         let forkedAt = monotonicSeconds()
-        let pid = fork()
+        let pid = cposix_fork()
         if pid == 0 {
             python.afterForkInChild()
             RunChild(request: request, descriptors: descriptors, controlFd: control.fd, python: python).run()
@@ -96,7 +96,7 @@ final class HostLoop {
         }
         warnIfMultithreaded()
         python.beforeFork()
-        let pid = fork()
+        let pid = cposix_fork()
         if pid == 0 {
             python.afterForkInChild()
             close(ends.0)
@@ -116,7 +116,6 @@ final class HostLoop {
     private func becomeReloadedTemplate(_ order: ReloadOrder, control newControl: MessageChannel) -> Never {
         control.close()
         runs = [:]
-        cposix_reset_signals()
         do {
             try newControl.send(.hostReady(try python.reload(order)))
         } catch {

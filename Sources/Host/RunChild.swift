@@ -15,7 +15,6 @@ struct RunChild {
         // if the host dies, the run dies with it instead of lingering without a client.
         setpgid(0, 0)
         cposix_set_parent_death_signal(SIGKILL)
-        cposix_reset_signals()
         umask(mode_t(request.umask))
         close(controlFd)
         for (target, source) in descriptors.enumerated() where dup2(source, Int32(target)) < 0 {

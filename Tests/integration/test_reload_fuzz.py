@@ -154,12 +154,14 @@ def test_random_edits_give_plain_pytests_results(ctx):
     written = model.files()
     history = []
     for step in range(EDITS):
-        history.append(model.edit())
-        current = model.files()
-        for path, text in current.items():
-            if written.get(path) != text:
-                pair.write(path, RECORDER + text if path == "conftest.py" else text, raw=True)
-        written = current
+        # Sometimes a burst: several saves, each written on its own, then one run.
+        for _ in range(rng.choice([1, 1, 1, 2, 3])):
+            history.append(model.edit())
+            current = model.files()
+            for path, text in current.items():
+                if written.get(path) != text:
+                    pair.write(path, RECORDER + text if path == "conftest.py" else text, raw=True)
+            written = current
         args = rng.choice([("-q",), ("-q",), ("-q", "-x"), ("-q", "-k", "k or fixture")])
         try:
             pair.compare(*args)

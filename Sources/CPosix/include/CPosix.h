@@ -21,8 +21,13 @@ int cposix_peer_credentials(int sock, pid_t *pid, uid_t *uid);
  * cposix_signal_pipe_fd creates it on first use and returns the read end. */
 int cposix_signal_pipe_fd(void);
 int cposix_signal_pipe_watch(int signo);
-/* Restores the default disposition of every signal and unblocks them (for a freshly forked child). */
+/* Restores the default disposition of every signal, closes the signal pipe and unblocks every signal
+ * (for a freshly forked child). */
 void cposix_reset_signals(void);
+/* fork() with every signal blocked across it, so no handler of the parent ever runs in the child
+ * (it would write to the parent's signal pipe: a child's SIGTERM would stop the parent). The child
+ * starts with default handlers and nothing blocked; the parent gets its mask back. */
+pid_t cposix_fork(void);
 
 int cposix_set_parent_death_signal(int signo);
 /* Closes every descriptor from `lowest` up: a daemon must not keep its starter's pipes open. */
