@@ -48,35 +48,26 @@ public struct ProjectSettings: Equatable {
         }
         for key in table.keys {
             let value = table[key]!
+            /// A TOML array of strings, or a precise complaint naming what the list should hold.
+            func strings(_ what: String) throws -> [String] {
+                guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
+                    throw invalid(key, "a list of \(what)")
+                }
+                return list
+            }
             switch key {
             case "python":
                 guard let path = value.string else { throw invalid(key, "a string") }
                 settings.python = path.hasPrefix("/") ? path : ProjectRoot.join(root, path)
-            case "preload":
-                guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
-                    throw invalid(key, "a list of paths")
-                }
-                settings.preload = list
+            case "preload": settings.preload = try strings("paths")
             case "idle_minutes":
                 guard let minutes = value.double ?? value.int.map(Double.init), minutes >= 0 else {
                     throw invalid(key, "a number of minutes ≥ 0")
                 }
                 settings.idleMinutes = minutes
-            case "patches":
-                guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
-                    throw invalid(key, "a list of directories")
-                }
-                settings.patches = list
-            case "restart_on":
-                guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
-                    throw invalid(key, "a list of glob patterns")
-                }
-                settings.restartOn = list
-            case "bypass_options":
-                guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
-                    throw invalid(key, "a list of option names")
-                }
-                settings.bypassOptions = list
+            case "patches": settings.patches = try strings("directories")
+            case "restart_on": settings.restartOn = try strings("glob patterns")
+            case "bypass_options": settings.bypassOptions = try strings("option names")
             default:
                 throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options, patches, restart_on)")
             }
