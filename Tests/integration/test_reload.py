@@ -308,3 +308,47 @@ def test_a_dynamic_import_the_scanner_cannot_see_is_reloaded_too(ctx):
     assert plain.rc == 1
     status = pair.d.status()
     assert "app.plugins" in status["last reload"] and status["last fallback"] == "none", status
+
+
+GRAPH = {
+    "pyproject.toml": PYPROJECT,
+    "conftest.py": "import slow  # noqa: F401\n",
+    "src/slow.py": SLOW,
+    "src/g/__init__.py": "",
+    # A diamond: top -> left, right -> base.
+    "src/g/base.py": "BASE = 1\n",
+    "src/g/left.py": "from g.base import BASE\nLEFT = BASE + 10\n",
+    "src/g/right.py": "from g.base import BASE\nRIGHT = BASE + 20\n",
+    "src/g/top.py": "from g.left import LEFT\nfrom g.right import RIGHT\nTOP = LEFT + RIGHT\n",
+    # An import cycle: ping <-> pong.
+    "src/g/ping.py": "from g import pong\nPING = 1\n\ndef total():\n    return PING + pong.PONG\n",
+    "src/g/pong.py": "from g import ping\nPONG = 2\n\ndef total():\n    return ping.PING + PONG\n",
+    "tests/test_graph.py": '''
+        from g.top import TOP
+        from g import ping, pong
+
+        def test_diamond():
+            assert TOP == 32
+
+        def test_cycle():
+            assert ping.total() == pong.total() == 3
+    ''',
+}
+
+
+@pytest.mark.parametrize("path, old, new, reloaded", [
+    ("src/g/base.py", "BASE = 1", "BASE = 5", ["g.base", "g.left", "g.right", "g.top"]),
+    ("src/g/pong.py", "PONG = 2", "PONG = 7", ["g.ping", "g.pong"]),
+])
+def test_diamonds_and_import_cycles_reload_whole_and_in_order(ctx, path, old, new, reloaded):
+    pair = ctx.pair(GRAPH, label="graph")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    pair.write(path, pair.d.path(path).read_text().replace(old, new))
+    plain, _ = pair.compare("-q")
+    assert plain.rc == 1
+    reload = pair.d.status()["last reload"]
+    positions = [reload.find(name) for name in reloaded]
+    assert -1 not in positions and positions[0] == min(positions), reload
+    if path.endswith("base.py"):
+        assert positions[-1] == max(positions), f"g.top must come after both sides of the diamond: {reload}"

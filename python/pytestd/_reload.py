@@ -70,9 +70,13 @@ def _reload_step(step: List[str]) -> None:
     if len(step) == 1 and step[0] in sys.modules:
         _reexecute(sys.modules[step[0]])
         return
-    # An import cycle has no correct in-place order: drop every member, import them again.
+    # An import cycle has no correct in-place order: drop every member, import them again. The parent
+    # package's attribute goes too, or `from pkg import member` inside the cycle would find the old one.
     for name in step:
         sys.modules.pop(name, None)
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules and isinstance(getattr(sys.modules[parent], child, None), types.ModuleType):
+            delattr(sys.modules[parent], child)
     for name in step:
         if name not in sys.modules:
             importlib.import_module(name)
