@@ -17,9 +17,10 @@ struct Freshness {
 
     init() {}
 
-    /// Fingerprints the template's project files (under `root`), the root's configuration files and
-    /// the site-packages directory (installs and removals change its entries).
-    init(loaded: [Bytes], root: String, sitePackages: String) {
+    /// Fingerprints the template's project files (under `root`), the root's configuration files, the
+    /// site-packages directory (installs and removals change its entries) and `interpreterFiles` (the
+    /// interpreter and its libpython: an upgraded Python needs a new template).
+    init(loaded: [Bytes], root: String, sitePackages: String, interpreterFiles: [String]) {
         let prefix = root.hasSuffix("/") ? root : root + "/"
         for raw in loaded {
             let path = String(decoding: raw, as: UTF8.self)
@@ -28,7 +29,7 @@ struct Freshness {
             loadedStems.insert(Self.moduleStem(path))
         }
         let watched = loadedFiles.sorted()
-            + Self.configurationFiles.map { ProjectRoot.join(root, $0) } + [sitePackages]
+            + Self.configurationFiles.map { ProjectRoot.join(root, $0) } + [sitePackages] + interpreterFiles
         fingerprints = watched.map { ($0, FileSystem.fingerprint($0)) }
     }
 

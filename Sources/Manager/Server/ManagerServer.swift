@@ -362,7 +362,9 @@ final class ManagerServer {
         case .hostReady(let report):
             handleFileEvents()
             guard !host.channel.isClosed else { return }  // the events made it stale already
-            host.freshness = Freshness(loaded: report.loadedFiles, root: identity.root.path, sitePackages: python?.sitePackages ?? "/")
+            host.freshness = Freshness(
+                loaded: report.loadedFiles, root: identity.root.path, sitePackages: python?.sitePackages ?? "/",
+                interpreterFiles: [FileSystem.realPath(identity.interpreter), python?.libpython].compactMap { $0 })
             host.environmentDependencies = EnvironmentDependencies(
                 reads: report.environmentReads, wholeEnvironment: report.readsWholeEnvironment,
                 templateEnvironment: host.environment.map { Bytes($0.utf8) })
