@@ -352,3 +352,47 @@ def test_diamonds_and_import_cycles_reload_whole_and_in_order(ctx, path, old, ne
     assert -1 not in positions and positions[0] == min(positions), reload
     if path.endswith("base.py"):
         assert positions[-1] == max(positions), f"g.top must come after both sides of the diamond: {reload}"
+
+
+def test_never_reload_waits_for_a_clean_host_and_after_fork_runs_in_every_run(ctx):
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "conftest.py": "import slow  # noqa: F401\n",
+        "src/slow.py": SLOW,
+        "src/settings.py": "MODE = 'one'\n",
+        "pytestd_patches/project.py": '''
+            import os
+            import pytestd
+
+            pytestd.never_reload("settings")
+
+            @pytestd.after_fork
+            def mark_the_run():
+                os.environ["FORKED_BY_PYTESTD"] = str(os.getpid())
+        ''',
+        "tests/test_settings.py": '''
+            import os
+            from settings import MODE
+
+            def test_mode():
+                assert MODE == "one"
+
+            def test_after_fork_hook_ran_in_this_process():
+                assert os.environ.get("FORKED_BY_PYTESTD", str(os.getpid())) == str(os.getpid())
+        ''',
+    }
+    project = ctx.project(files, label="never")
+    assert project.pytest("-q").rc == 0
+    assert project.cli("start").rc == 0
+    state = project.root / "forked.txt"
+    project.write("tests/test_forked.py", f'''
+        import os
+        def test_record():
+            open({str(state)!r}, "w").write(os.environ.get("FORKED_BY_PYTESTD", ""))
+    ''')
+    assert project.pytest("-q", "tests/test_forked.py").rc == 0
+    assert state.read_text().isdigit(), "the after_fork hook did not run in the run child"
+    project.write("src/settings.py", "MODE = 'two'\n")
+    r = project.pytest("-q", "tests/test_settings.py")
+    assert r.rc == 1 and "1 failed, 1 passed" in r.out, r.describe()
+    assert "never_reload" in project.status()["last fallback"]
