@@ -1,0 +1,137 @@
+import Glibc
+import PytestdCore
+import PytestdPosix
+
+/// File events, signals, idling and stopping.
+extension ManagerServer {
+    // MARK: Files
+
+    /// Drains file events. A change to a project module the templates loaded is served by a reload
+    /// of the pristine template; any other change that matters (configuration, data read at import,
+    /// deleted or shadowing modules, site-packages, lost events) only by a clean host. Either way a
+    /// clean host starts, and no run is served by a template older than the files.
+    func handleFileEvents() {
+        let events = watcher.drain(recursiveUnder: identity.root.path)
+        guard !events.isEmpty else { return }
+        let sitePackages = python?.sitePackages ?? "/nonexistent"
+        var needsCleanHost: String?
+        var changedModules: [String: String] = [:]
+        for event in events {
+            switch event {
+            case .overflow:
+                needsCleanHost = needsCleanHost ?? "file events were lost (inotify queue overflow)"
+            case .changed(let change) where change.path.hasPrefix(sitePackages):
+                needsCleanHost = needsCleanHost ?? "site-packages changed"
+            case .changed(let change):
+                BytecodeCache.purge(sourceFile: change.path)
+                warming?.changesWhileWarming.append(change.path)
+                reloading?.changesWhileWarming.append(change.path)
+                for index in pendingReloads.indices { pendingReloads[index].changes.append(change.path) }
+                if settings.restartOn.contains(where: { fnmatch($0, relative(change.path), 0) == 0 }) {
+                    needsCleanHost = needsCleanHost ?? "\(relative(change.path)) changed (restart_on)"
+                    continue
+                }
+                let templates = [active, pristine].compactMap { $0 }
+                guard templates.contains(where: { $0.freshness.isAffected(by: change, root: identity.root.path) }) else {
+                    continue
+                }
+                if FileSystem.exists(change.path), let module = modules?.module(at: change.path) {
+                    changedModules[change.path] = module
+                } else {
+                    needsCleanHost = needsCleanHost ?? "\(relative(change.path)) changed"
+                }
+            }
+        }
+        // A failed host is retried after any change: the change may well be the fix.
+        if hostFailure != nil {
+            hostFailure = nil
+            scheduleWarm(after: Self.coalescingDelay)
+        }
+        guard needsCleanHost != nil || !changedModules.isEmpty else { return }
+        lastChangeSet = changedModules.keys.sorted().map(relative) + (needsCleanHost.map { [$0] } ?? [])
+        // The clean host, always; one that is still warming may have read the old files.
+        if let host = warming { abandonWarming(host, because: "files changed while it was warming") }
+        scheduleWarm(after: Self.coalescingDelay)
+        if let reason = needsCleanHost {
+            lastFallback = "\(reason): not reloadable, waiting for a clean host"
+            if let host = reloading { abandonReload(host, because: reason) }
+            abandonPendingReloads()
+            for host in [active, pristine].compactMap({ $0 }) { retire(host, because: reason) }
+        } else if let base = pristine, base.isReady, base.retiredBecause == nil {
+            reload(Set(changedModules.values), paths: Array(changedModules.keys), base: base)
+        } else if let host = active {
+            retire(host, because: "\(lastChangeSet.joined(separator: ", ")) changed")
+        }
+    }
+
+    func relative(_ path: String) -> String {
+        let root = identity.root.path.hasSuffix("/") ? identity.root.path : identity.root.path + "/"
+        return path.hasPrefix(root) ? String(path.dropFirst(root.count)) : path
+    }
+
+    func waitingNote() -> String {
+        if reloading != nil { return "waiting for the reloaded template (\(lastChangeSet.joined(separator: ", ")) changed)…" }
+        let why = (lastFallback ?? lastRetirement).map { " (\($0))" } ?? ""
+        return "waiting for a clean warm host\(why)…"
+    }
+
+    // MARK: Signals, idling, stopping
+
+    func handleSignals() {
+        let received = Set(SignalPipe.drain(signals))
+        if received.contains(SIGCHLD) { reapChildren() }
+        if !received.isDisjoint(with: [SIGTERM, SIGINT, SIGHUP]) { shutDown(because: "terminated by a signal") }
+    }
+
+    func reapChildren() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            if let outcome = RunOutcome(waitStatus: status), outcome != .exited(0) {
+                ManagerLog.write("process \(pid) ended: \(outcome)")
+            }
+        }
+    }
+
+    func checkIdle() {
+        let idleSeconds = settings.idleMinutes * 60
+        guard idleSeconds > 0, monotonicSeconds() - lastActivity > idleSeconds, clients.isEmpty,
+              hosts.allSatisfy({ $0.runsInFlight == 0 }) else { return }
+        shutDown(because: "idle for \(Int(settings.idleMinutes)) min")
+    }
+
+    func pollTimeoutMilliseconds() -> Int32 {
+        guard let at = warmAt else { return 1000 }
+        return Int32(max(0, min(1000, (at - monotonicSeconds()) * 1000)))
+    }
+
+    func stopAccepting() {
+        guard !stopping else { return }
+        stopping = true
+        unlink(files.socket)
+    }
+
+    /// Stops every host (their runs die with them), removes the socket, exits.
+    func shutDown(because reason: String) -> Never {
+        ManagerLog.write("stopping: \(reason)")
+        stopAccepting()
+        for client in clients.values { client.close() }
+        for host in hosts {
+            host.channel.close()
+            kill(host.pid, SIGTERM)
+        }
+        let deadline = monotonicSeconds() + 3
+        for host in hosts {
+            while waitpid(host.pid, nil, WNOHANG) == 0 {
+                if monotonicSeconds() > deadline {
+                    kill(host.pid, SIGKILL)
+                    _ = waitpid(host.pid, nil, 0)
+                    break
+                }
+                usleep(5000)
+            }
+        }
+        exit(0)
+    }
+}

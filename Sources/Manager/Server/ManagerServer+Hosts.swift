@@ -1,0 +1,250 @@
+import Glibc
+import PytestdCore
+import PytestdPosix
+
+/// Starting, adopting, retiring and reloading warm hosts.
+extension ManagerServer {
+    // MARK: Hosts
+
+    func startHost() {
+        guard !stopping, unavailable == nil, warming == nil, let python else { return }
+        generation += 1
+        do {
+            let host = try HostProcess.spawn(
+                generation: generation, installation: installation, python: python, identity: identity,
+                preload: settings.preload, patches: settings.patches,
+                environment: templateEnvironment, logFd: logFd)
+            hosts.append(host)
+            warming = host
+            ManagerLog.write("host \(host.pid) (generation \(generation)) warming")
+        } catch {
+            hostFailed(reason: "cannot start pytestd-host: \(error)")
+        }
+    }
+
+    func scheduleWarm(after delay: Double) {
+        guard warming == nil else { return }
+        let at = monotonicSeconds() + delay
+        warmAt = min(warmAt ?? at, at)
+    }
+
+    func handleHost(_ host: HostProcess) {
+        do {
+            let open = try host.channel.drainMessages { message, descriptors in
+                handle(message, descriptors: descriptors, from: host)
+            }
+            if !open { hostExited(host) }
+        } catch {
+            ManagerLog.write("host \(host.pid) sent a malformed message: \(error)")
+            terminate(host)
+        }
+    }
+
+    func handle(_ message: Message, descriptors: [Int32], from host: HostProcess) {
+        if message.descriptorCount == 0 { descriptors.forEach { _ = close($0) } }
+        switch message {
+        case .hostReady(let report):
+            handleFileEvents()
+            guard !host.channel.isClosed else { return }  // the events made it stale already
+            host.freshness = Freshness(
+                loaded: report.loadedFiles, root: identity.root.path, sitePackages: python?.sitePackages ?? "/",
+                interpreterFiles: [FileSystem.realPath(identity.interpreter), python?.libpython].compactMap { $0 })
+            host.environmentDependencies = EnvironmentDependencies(
+                reads: report.environmentReads, wholeEnvironment: report.readsWholeEnvironment,
+                templateEnvironment: host.environment.map { Bytes($0.utf8) })
+            if warming === host { warming = nil }
+            if reloading === host { reloading = nil }
+            host.state = .ready(report)
+            let note = report.warmupNote.isEmpty ? "" : " (\(report.warmupNote))"
+            ManagerLog.write("host \(host.pid) ready in \(String(format2: report.warmupSeconds)) s, \(host.freshness.loadedFiles.count) project files\(note)")
+            if let stale = host.changesWhileWarming.first(where: { path in
+                host.freshness.isAffected(by: .init(path: path, kind: .modified), root: identity.root.path)
+            }) {
+                retire(host, because: "\(relative(stale)) changed while it was warming")
+                scheduleWarm(after: 0)
+                return
+            }
+            if let base = host.reloadedFrom {
+                lastReload = "generation \(host.generation) from \(base.generation): \(report.warmupNote) (\(String(format2: report.warmupSeconds)) s)"
+                ManagerLog.write("reloaded template \(host.pid): \(report.warmupNote)")
+            } else {
+                for old in hosts where old !== host && old.retiredBecause == nil && old.isReady {
+                    retire(old, because: "replaced by clean generation \(host.generation)")
+                }
+                if let reload = reloading { abandonReload(reload, because: "a clean host is ready") }
+                abandonPendingReloads()
+                pristine = host
+                changedSincePristine = []
+                modules = ProjectModules(report: report, root: identity.root.path, sitePackages: python?.sitePackages ?? "/")
+            }
+            if let old = active, old !== host { retire(old, because: "replaced by generation \(host.generation)") }
+            active = host
+            for client in clients.values {
+                if case .waitingUntilReady = client.state {
+                    client.reply(.acknowledged)
+                    drop(client)
+                }
+            }
+            serveQueue()
+        case .hostFailed(let reason) where host.reloadedFrom != nil:
+            reloadFailed(host, reason: reason)
+        case .hostFailed(let reason):
+            hostFailed(reason: reason)
+            terminate(host)
+        case .reloadStarted(let pid):
+            adoptReloadingChild(pid: pid, channel: descriptors.first)
+        case .runStarted(let id, let pid):
+            guard let client = client(runningAs: id), !client.abandoned else {
+                kill(-pid, SIGKILL)
+                return
+            }
+            client.state = .running(host: host, runId: id, pid: pid)
+            client.pendingSignals.forEach { kill(-pid, $0) }
+            client.pendingSignals = []
+        case .runFinished(let id, let outcome, let childSeconds):
+            host.runsInFlight -= 1
+            host.runsServed += 1
+            runsServed += 1
+            lastActivity = monotonicSeconds()
+            if let client = client(runningAs: id) {
+                client.reply(.finished(outcome, childSeconds: childSeconds))
+                drop(client)
+            }
+            if host.retiredBecause != nil && host.runsInFlight == 0 { terminate(host) }
+            if stopping && hosts.allSatisfy({ $0.runsInFlight == 0 }) { shutDown(because: "superseded by another build") }
+        default:
+            ManagerLog.write("host \(host.pid) sent an unexpected \(message)")
+        }
+    }
+
+    func hostFailed(reason: String) {
+        ManagerLog.write("host failed: \(reason)")
+        hostFailure = reason
+        warming = nil
+        for client in clients.values {
+            switch client.state {
+            case .queued:
+                client.reply(.fallback(reason: "the warm host failed: \(reason)"))
+                drop(client)
+            case .waitingUntilReady:
+                refuse(client, reason)
+            default:
+                break
+            }
+        }
+    }
+
+    /// The host's control channel closed: it exited or crashed.
+    func hostExited(_ host: HostProcess) {
+        host.channel.close()
+        hosts.removeAll { $0 === host }
+        if active === host { active = nil }
+        if warming === host {
+            warming = nil
+            if hostFailure == nil { hostFailed(reason: "pytestd-host \(host.pid) exited during warm-up; see `pytestd logs`") }
+        }
+        if reloading === host { reloadFailed(host, reason: "the reloading template \(host.pid) exited; see `pytestd logs`") }
+        if pristine === host { pristine = nil }
+        for client in clients.values {
+            if case .running(let runHost, _, _) = client.state, runHost === host {
+                refuse(client, "the warm host \(host.pid) died during the run; see `pytestd logs`")
+            }
+        }
+        if host.retiredBecause == nil && host.isReady {
+            ManagerLog.write("host \(host.pid) exited unexpectedly")
+            lastRetirement = "host \(host.pid) exited unexpectedly"
+            scheduleWarm(after: 0)
+        }
+    }
+
+    /// Takes a host out of service; it finishes the runs it has, then exits.
+    func retire(_ host: HostProcess, because reason: String) {
+        guard host.retiredBecause == nil else { return }
+        host.retiredBecause = reason
+        lastRetirement = reason
+        ManagerLog.write("retiring host \(host.pid): \(reason)")
+        if active === host { active = nil }
+        if pristine === host { pristine = nil }
+        if host.runsInFlight == 0 { terminate(host) }
+    }
+
+    /// A warming host whose template may already hold old code: stop it and start over.
+    func abandonWarming(_ host: HostProcess, because reason: String) {
+        host.retiredBecause = reason
+        warming = nil
+        terminate(host)
+    }
+
+    func terminate(_ host: HostProcess) {
+        kill(host.pid, SIGTERM)
+        host.channel.close()
+        hosts.removeAll { $0 === host }
+        if active === host { active = nil }
+        if warming === host { warming = nil }
+        if reloading === host { reloading = nil }
+        if pristine === host { pristine = nil }
+    }
+
+    // MARK: Reloads
+
+    /// Serves the change set from a reloaded copy of the pristine template as soon as it is ready,
+    /// while a clean host warms in parallel, always: the fallback if the reload fails or is unsafe.
+    func reload(_ changed: Set<String>, paths: [String], base: HostProcess) {
+        for path in paths { modules?.rescan(path) }
+        changedSincePristine.formUnion(changed)
+        guard let order = modules?.order(for: changedSincePristine) else { return }
+        if let host = active, host !== base { retire(host, because: "superseded by a newer reload") }
+        active = nil
+        if let host = reloading { abandonReload(host, because: "a newer change arrived") }
+        abandonPendingReloads()
+        do {
+            try base.channel.send(.reload(order))
+            pendingReloads.append(PendingReload(order: order))
+            ManagerLog.write("reloading \(order.steps.map { $0.joined(separator: "+") }) evicting \(order.evict)")
+        } catch {
+            lastFallback = "cannot reach the pristine host: \(error)"
+        }
+    }
+
+    /// A reloading child reports in the order the reloads were asked for.
+    func adoptReloadingChild(pid: pid_t, channel fd: Int32?) {
+        let pending = pendingReloads.isEmpty ? nil : pendingReloads.removeFirst()
+        guard let fd, let pending, !pending.abandoned, let base = pristine else {
+            if let fd { close(fd) }
+            kill(pid, SIGKILL)
+            return
+        }
+        let channel = MessageChannel(fd: fd)
+        channel.setNonBlocking()
+        generation += 1
+        let host = HostProcess(pid: pid, channel: channel, generation: generation, environment: base.environment)
+        host.reloadedFrom = (base.generation, pending.order)
+        host.changesWhileWarming = pending.changes
+        hosts.append(host)
+        reloading = host
+    }
+
+    func reloadFailed(_ host: HostProcess, reason: String) {
+        let eta = warming.map { " — clean host ready in ~\(Int(max(1, estimatedWarmup() - (monotonicSeconds() - $0.startedAt)).rounded())) s" } ?? ""
+        lastFallback = "\(reason)\(eta)"
+        ManagerLog.write("reload failed: \(reason)")
+        if reloading === host { reloading = nil }
+        terminate(host)
+        for client in clients.values { client.noteOnTerminal(lastFallback!) }
+    }
+
+    func abandonPendingReloads() {
+        for index in pendingReloads.indices { pendingReloads[index].abandoned = true }
+    }
+
+    func abandonReload(_ host: HostProcess, because reason: String) {
+        host.retiredBecause = reason
+        terminate(host)
+    }
+
+    /// How long a clean warm-up took last time.
+    func estimatedWarmup() -> Double {
+        if case .ready(let report)? = pristine?.state { return report.warmupSeconds }
+        return 10
+    }
+}

@@ -1,0 +1,70 @@
+import Glibc
+import PytestdCore
+import PytestdPosix
+
+/// `pytestd status`: the truth about this manager, one ordered field per line.
+extension ManagerServer {
+    // MARK: Status
+
+    func statusReport() -> [StatusField] {
+        var fields = [
+            StatusField("pid", "\(getpid())"),
+            StatusField("root", identity.root.path),
+            StatusField("python", "\(identity.interpreter) (\(python?.versionString ?? "unknown"), from \(identity.interpreterSource))"),
+            StatusField("state", stateName()),
+            StatusField("uptime", duration(monotonicSeconds() - startedAt)),
+            StatusField("runs", "\(runsServed)"),
+            StatusField("runs in flight", "\(hosts.reduce(0) { $0 + $1.runsInFlight })"),
+        ]
+        if let reason = unavailable ?? hostFailure { fields.append(StatusField("problem", reason)) }
+        if let host = active, case .ready(let report) = host.state {
+            fields += [
+                StatusField("host pid", "\(host.pid)"),
+                StatusField("host generation", host.reloadedFrom.map { "\(host.generation) (reloaded from clean generation \($0.generation))" } ?? "\(host.generation) (clean)"),
+                StatusField("host age", duration(monotonicSeconds() - host.startedAt)),
+                StatusField("host memory", host.residentMemoryKiB.map { "\($0 / 1024) MiB resident" } ?? "unknown"),
+                StatusField("host runs", "\(host.runsServed)"),
+                StatusField("pytest", report.pytestVersion),
+                StatusField("warm-up", "\(String(format2: report.warmupSeconds)) s, \(host.freshness.loadedFiles.count) project files"),
+            ]
+            if !report.warmupNote.isEmpty { fields.append(StatusField("warm-up note", report.warmupNote)) }
+        }
+        if let host = warming { fields.append(StatusField("warming host pid", "\(host.pid)")) }
+        if let host = reloading { fields.append(StatusField("reloading host pid", "\(host.pid)")) }
+        if let modules { fields.append(StatusField("import graph", "\(modules.count) project modules")) }
+        fields += [
+            StatusField("last change set", lastChangeSet.isEmpty ? "none" : lastChangeSet.joined(separator: ", ")),
+            StatusField("last reload", lastReload ?? "none"),
+            StatusField("last fallback", lastFallback ?? "none"),
+            StatusField("last retirement", lastRetirement ?? "none"),
+        ]
+        if let reason = watcher.incompleteReason { fields.append(StatusField("watching", "incomplete: \(reason)")) }
+        fields += [
+            StatusField("idle timeout", settings.idleMinutes > 0 ? "\(settings.idleMinutes) min" : "never"),
+            StatusField("socket", files.socket),
+            StatusField("log", files.log),
+        ]
+        return fields
+    }
+
+    func stateName() -> String {
+        if unavailable != nil || hostFailure != nil { return "failed" }
+        if stopping { return "stopping" }
+        if active?.isReady == true { return "ready" }
+        return "warming"
+    }
+
+    func duration(_ seconds: Double) -> String {
+        let s = Int(seconds)
+        return s < 60 ? "\(s)s" : s < 3600 ? "\(s / 60)m\(s % 60)s" : "\(s / 3600)h\(s % 3600 / 60)m"
+    }
+}
+
+extension String {
+    /// Two decimals, without Foundation's String(format:).
+    init(format2 value: Double) {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        self = "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}
