@@ -68,29 +68,35 @@ def _reload_of(project):
     return project.status().get("last reload", "")
 
 
-def _served_after_edit(pair, *args):
-    started = time.monotonic()
-    plain, daemon = pair.compare("-q", *args)
-    return daemon, time.monotonic() - started
-
-
-@pytest.fixture
-def picture(ctx):
-    pair = ctx.pair(PICTURE, label="picture")
+def _warm_pair(ctx, files, label):
+    """A pytestd/plain pair, compared once, with its warm host ready."""
+    pair = ctx.pair(files, label=label)
     pair.compare("-q")
     assert pair.d.cli("start").rc == 0
     return pair
 
 
+def _edit(pair, path, old, new):
+    """Saves `path` in both projects with `old` replaced by `new`."""
+    text = pair.d.path(path).read_text()
+    assert old in text, f"{old!r} not in {path}"
+    pair.write(path, text.replace(old, new))
+
+
+@pytest.fixture
+def picture(ctx):
+    return _warm_pair(ctx, PICTURE, "picture")
+
+
 def test_editing_model_reloads_model_then_view_and_evicts_the_test(picture):
-    picture.write("src/app/model.py", picture.d.path("src/app/model.py").read_text().replace("VALUE = 1", "VALUE = 2"))
+    _edit(picture, "src/app/model.py", "VALUE = 1", "VALUE = 2")
     picture.compare("-q")
     reload = _reload_of(picture.d)
     assert "reloaded app.model" in reload and reload.index("app.model") < reload.index("app.view"), reload
 
 
 def test_editing_view_reloads_only_view(picture):
-    picture.write("src/app/view.py", picture.d.path("src/app/view.py").read_text().replace('f"v{VALUE}"', 'f"w{VALUE}"'))
+    _edit(picture, "src/app/view.py", 'f"v{VALUE}"', 'f"w{VALUE}"')
     picture.compare("-q")
     reload = _reload_of(picture.d)
     assert "reloaded app.view" in reload and "app.model" not in reload, reload
@@ -176,10 +182,8 @@ def forget_tasks(module):
 
 
 def test_registering_decorator_without_a_patch_falls_back_and_names_the_module(ctx):
-    pair = ctx.pair(REGISTRY, label="registry")
-    pair.compare("-q")
-    assert pair.d.cli("start").rc == 0
-    pair.write("src/app/tasks.py", pair.d.path("src/app/tasks.py").read_text().replace("sent v1", "sent v2"))
+    pair = _warm_pair(ctx, REGISTRY, "registry")
+    _edit(pair, "src/app/tasks.py", "sent v1", "sent v2")
     pair.compare("-q")
     fallback = pair.d.status()["last fallback"]
     assert "reload of app.tasks failed: ValueError" in fallback and "reload patch" in fallback, fallback
@@ -187,10 +191,8 @@ def test_registering_decorator_without_a_patch_falls_back_and_names_the_module(c
 
 def test_registering_decorator_with_a_patch_reloads(ctx):
     files = dict(REGISTRY, **{"pytestd_patches/tasks.py": PATCH})
-    pair = ctx.pair(files, label="patched")
-    pair.compare("-q")
-    assert pair.d.cli("start").rc == 0
-    pair.write("src/app/tasks.py", pair.d.path("src/app/tasks.py").read_text().replace("sent v1", "sent v2"))
+    pair = _warm_pair(ctx, files, "patched")
+    _edit(pair, "src/app/tasks.py", "sent v1", "sent v2")
     pair.compare("-q")
     status = pair.d.status()
     assert "app.tasks" in status["last reload"] and status["last fallback"] == "none", status
@@ -215,10 +217,8 @@ def test_a_registry_holding_old_code_is_detected(ctx):
         def test_send():
             assert [f() for f in TASKS.values()] == ["sent v1"]
     '''
-    pair = ctx.pair(files, label="holder")
-    pair.compare("-q")
-    assert pair.d.cli("start").rc == 0
-    pair.write("src/app/tasks.py", pair.d.path("src/app/tasks.py").read_text().replace("sent v1", "sent v2"))
+    pair = _warm_pair(ctx, files, "holder")
+    _edit(pair, "src/app/tasks.py", "sent v1", "sent v2")
     pair.compare("-q")
     fallback = pair.d.status()["last fallback"]
     assert "still referenced by" in fallback and "app.tasks.send" in fallback, fallback
@@ -239,10 +239,8 @@ def test_package_conftest_fixture_edit_is_seen(ctx):
         ''',
         "tests/test_number.py": "def test_number(number):\n    assert number == 1\n",
     }
-    pair = ctx.pair(files, label="pkgconftest")
-    pair.compare("-q")
-    assert pair.d.cli("start").rc == 0
-    pair.write("tests/conftest.py", pair.d.path("tests/conftest.py").read_text().replace("return 1", "return 2"))
+    pair = _warm_pair(ctx, files, "pkgconftest")
+    _edit(pair, "tests/conftest.py", "return 1", "return 2")
     pair.compare("-q")
 
 
@@ -258,9 +256,7 @@ def test_thirty_files_saved_at_once(ctx):
         + "@pytest.mark.parametrize('i', range(30))\n"
         "def test_value(i):\n"
         "    assert sys.modules[f'mods.m{i}'].VALUE == i\n")
-    pair = ctx.pair(files, label="thirty")
-    pair.compare("-q")
-    assert pair.d.cli("start").rc == 0
+    pair = _warm_pair(ctx, files, "thirty")
     for i in range(30):
         pair.write(f"src/mods/m{i}.py", f"VALUE = {i + (i % 3 == 0)}\n")
     pair.compare("-q")
@@ -275,9 +271,7 @@ def test_restart_on_globs_send_changes_the_tracking_cannot_see_to_a_clean_host(c
         "src/mode.py": 'import subprocess\nMODE = subprocess.check_output(["cat", "data/mode.txt"], text=True).strip()\n',
         "tests/test_mode.py": "from mode import MODE\n\ndef test_mode():\n    assert MODE == 'one'\n",
     }
-    pair = ctx.pair(files, label="restarton")
-    pair.compare("-q")
-    assert pair.d.cli("start").rc == 0
+    pair = _warm_pair(ctx, files, "restarton")
     pair.write("data/mode.txt", "two\n")
     plain, _ = pair.compare("-q")
     assert plain.rc == 1
@@ -300,9 +294,7 @@ def test_a_dynamic_import_the_scanner_cannot_see_is_reloaded_too(ctx):
         ''',
         "tests/test_plugins.py": "from app.plugins import ANSWER\n\ndef test_answer():\n    assert ANSWER() == 1\n",
     }
-    pair = ctx.pair(files, label="dynamic")
-    pair.compare("-q")
-    assert pair.d.cli("start").rc == 0
+    pair = _warm_pair(ctx, files, "dynamic")
     pair.write("src/app/impl.py", "def answer():\n    return 2\n")
     plain, _ = pair.compare("-q")
     assert plain.rc == 1
@@ -341,10 +333,8 @@ GRAPH = {
     ("src/g/pong.py", "PONG = 2", "PONG = 7", ["g.ping", "g.pong"]),
 ])
 def test_diamonds_and_import_cycles_reload_whole_and_in_order(ctx, path, old, new, reloaded):
-    pair = ctx.pair(GRAPH, label="graph")
-    pair.compare("-q")
-    assert pair.d.cli("start").rc == 0
-    pair.write(path, pair.d.path(path).read_text().replace(old, new))
+    pair = _warm_pair(ctx, GRAPH, "graph")
+    _edit(pair, path, old, new)
     plain, _ = pair.compare("-q")
     assert plain.rc == 1
     reload = pair.d.status()["last reload"]
