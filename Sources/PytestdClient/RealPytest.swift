@@ -17,11 +17,11 @@ struct RealPytest {
     /// the daemon did not serve; deliberate bypasses (PYTESTD_DISABLE, routed options) stay silent.
     func exec(note: String? = nil) -> Never {
         if let note { writeStandardError("pytestd: \(note); running plain pytest\n") }
-        let pathPython = PathSearch.find("python3", in: getenv("PATH").map { String(cString: $0) } ?? "")
         let argv: [String]
         if style == .consoleScript, let script {
             argv = [script] + arguments
-        } else if let python = interpreter ?? pathPython {
+        } else if let python = interpreter
+                    ?? PathSearch.find("python3", in: getenv("PATH").map { String(cString: $0) } ?? "") {
             argv = [python, "-m", "pytest"] + arguments
         } else {
             writeStandardError("pytest: command not found (no pytest or python3 on PATH)\n")

@@ -17,9 +17,12 @@ public enum ShimInvocation {
         let style: InvocationStyle = environment["PYTESTD_INVOCATION"] == "module" ? .module : .consoleScript
         // PYTESTD_INVOCATION speaks to the shim only; the run must not see it.
         let forwarded = environmentEntries.filter { !$0.hasPrefix("PYTESTD_INVOCATION=") }
-        let shim = ProjectRoot.join(ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/"), "pytest")
+        // The shim and `pytestd run` resolve their own executable once: the real pytest is the next
+        // `pytest` on PATH that is not the shim, and the manager lives beside it.
+        let binDirectory = ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/")
+        let shim = FileSystem.realPath(ProjectRoot.join(binDirectory, "pytest"))
         var real = RealPytest(
-            script: PathSearch.find("pytest", in: environment["PATH"] ?? "", excluding: FileSystem.realPath(shim)),
+            script: PathSearch.find("pytest", in: environment["PATH"] ?? "", excluding: shim),
             interpreter: nil, style: style, arguments: Array(arguments.dropFirst()), environment: forwarded)
 
         if BypassRule.reason(argv: arguments, environment: environment) != nil { real.exec() }
@@ -33,7 +36,7 @@ public enum ShimInvocation {
             real.interpreter = identity.interpreter
             client = ManagerClient(
                 identity: identity, runtime: try RuntimeDirectory.resolve(environment: environment),
-                managerExecutable: try ManagerClient.siblingManagerExecutable())
+                managerExecutable: try ManagerClient.managerExecutable(in: binDirectory))
         } catch {
             real.exec(note: "\(error)")
         }

@@ -15,10 +15,9 @@ public struct ManagerClient {
         self.managerExecutable = managerExecutable
     }
 
-    /// The `pytestd` binary next to the running executable.
-    public static func siblingManagerExecutable() throws -> String {
-        guard let me = FileSystem.currentExecutable() else { throw PosixError("resolve /proc/self/exe") }
-        let path = ProjectRoot.join(ProjectRoot.parent(of: me), "pytestd")
+    /// The `pytestd` binary in `binDirectory` (where the shim is installed).
+    public static func managerExecutable(in binDirectory: String) throws -> String {
+        let path = ProjectRoot.join(binDirectory, "pytestd")
         guard FileSystem.isExecutableFile(path) else {
             throw UserFacingError("\(path) is missing: install pytest and pytestd side by side")
         }

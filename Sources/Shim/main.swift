@@ -11,7 +11,7 @@ ShimInvocation.main(arguments: CommandLine.arguments) { root in
     guard let text = FileSystem.readText(pyproject), ProjectRoot.tableHeaders(in: text).contains("tool.pytestd") else {
         return nil
     }
-    let pytestd = try ManagerClient.siblingManagerExecutable()
+    let pytestd = try ManagerClient.managerExecutable(in: ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/"))
     let argv = [pytestd, "run", "--"] + CommandLine.arguments.dropFirst()
     execv(pytestd, argv.map { strdup($0) } + [nil])
     throw PosixError("exec \(pytestd)")

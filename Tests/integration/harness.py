@@ -77,6 +77,16 @@ def kill_group(pid: int, sig=signal.SIGKILL):
         pass
 
 
+def stop_process(proc, pid):
+    """Kill a still running command's whole process group and reap it (bounded)."""
+    if proc.poll() is None:
+        kill_group(pid)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 def _reader(stream, chunks):
     try:
         for chunk in iter(lambda: stream.read1(65536), b""):
@@ -144,12 +154,7 @@ class Running:
                       time.monotonic() - self.start, held)
 
     def kill(self):
-        if self.proc.poll() is None:
-            kill_group(self.pid)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
+        stop_process(self.proc, self.pid)
 
 
 def run_command(cmd, cwd, env, timeout=DEFAULT_TIMEOUT, stdin=subprocess.DEVNULL, umask=None,
@@ -250,12 +255,7 @@ class PtyRun:
         return self.proc.returncode
 
     def close(self):
-        if self.proc.poll() is None:
-            kill_group(self.pid)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
+        stop_process(self.proc, self.pid)
         try:
             os.close(self.master)
         except OSError:

@@ -212,9 +212,12 @@ class ImportTimeReads:
 
         def recording_import_module(name, package=None):
             module = original_import_module(name, package)
-            importer = sys._getframe(1).f_globals.get("__name__")
-            if isinstance(importer, str):
-                reads.imports.add((importer, module.__name__))
+            # Modules that did `from importlib import import_module` keep this wrapper after the
+            # warm-up: it records only while a template is being built or reloaded.
+            if ImportTimeReads._current is reads:
+                importer = sys._getframe(1).f_globals.get("__name__")
+                if isinstance(importer, str):
+                    reads.imports.add((importer, module.__name__))
             return module
 
         builtins.__import__ = recording_import

@@ -34,28 +34,26 @@ struct DependencyOrder {
         var frameEdges: [Int] = []
         var nextIndex = 0
         var componentCount = 0
+        /// Numbers a node on first visit and opens its depth-first frame.
+        func enter(_ node: Int) {
+            index[node] = nextIndex
+            lowLink[node] = nextIndex
+            nextIndex += 1
+            stack.append(node)
+            onStack[node] = true
+            frameNodes.append(node)
+            frameEdges.append(graph.rowStarts[node])
+        }
 
         for root in 0..<count where index[root] < 0 {
-            index[root] = nextIndex
-            lowLink[root] = nextIndex
-            nextIndex += 1
-            stack.append(root)
-            onStack[root] = true
-            frameNodes.append(root)
-            frameEdges.append(graph.rowStarts[root])
+            enter(root)
             while let node = frameNodes.last {
                 let edge = frameEdges[frameEdges.count - 1]
                 if edge < graph.rowStarts[node + 1] {
                     frameEdges[frameEdges.count - 1] = edge + 1
                     let next = graph.targets[edge]
                     if index[next] < 0 {
-                        index[next] = nextIndex
-                        lowLink[next] = nextIndex
-                        nextIndex += 1
-                        stack.append(next)
-                        onStack[next] = true
-                        frameNodes.append(next)
-                        frameEdges.append(graph.rowStarts[next])
+                        enter(next)
                     } else if onStack[next] {
                         lowLink[node] = min(lowLink[node], index[next])
                     }
