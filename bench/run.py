@@ -59,13 +59,22 @@ CASES = {
     "b": ("empty", ["tests/test_trivial.py"], "empty project: trivial test"),
     "c": ("monolith", ["tests/test_real.py"], "monolith: tests/test_real.py"),
     "d": ("monolith", [], "monolith: full suite"),
-    # Edit, then run at once: the time from the save to the run's exit (hot reload).
-    "f": ("monolith", ["tests/test_real.py", "-k", "top"], "monolith: edit a leaf, run its tests"),
-    "g": ("monolith", ["tests/test_trivial.py"], "monolith: edit a hub (1,026 importers), run a test"),
+    # Edit, then run at once: the time from the save to the run's exit (hot reload). f and g edit a
+    # function body (patched in place), h and i add a module-level constant (every importer runs again).
+    "f": ("monolith", ["tests/test_real.py", "-k", "top"], "monolith: edit a leaf's function body, run its tests"),
+    "g": ("monolith", ["tests/test_trivial.py"], "monolith: edit a hub's function body (1,026 importers), run a test"),
+    "h": ("monolith", ["tests/test_real.py", "-k", "top"], "monolith: edit a leaf's top level, run its tests"),
+    "i": ("monolith", ["tests/test_trivial.py"], "monolith: edit a hub's top level (1,026 importers), run a test"),
 }
 
-# The file each edit case changes (relative to the project) and how it names the module.
-EDITED = {"f": "top", "g": "mono/core/hub_05.py"}
+# The file each edit case changes (relative to the project, or "top": the module tests/test_real.py
+# imports as `top`), and the function whose body it edits (None: it appends a module constant).
+EDITED = {
+    "f": ("top", "transform"),
+    "g": ("mono/core/hub_05.py", "mix"),
+    "h": ("top", None),
+    "i": ("mono/core/hub_05.py", None),
+}
 
 SUMMARY_RE = re.compile(
     r"^=*\s*(?P<summary>(?:\d+ \w+|no tests ran)(?:, \d+ \w+)*) in (?P<secs>[0-9.]+)s(?: \([0-9:]+\))?\s*=*$"
@@ -346,21 +355,31 @@ def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_pla
 
 
 class Editor:
-    """Saves a module the way an editor does (a new value each time) and restores it afterwards."""
+    """Saves a module the way an editor does (a new value each time) and restores it afterwards: a
+    new first line in ``function``'s body (the result unchanged), or a new constant at the end."""
 
-    def __init__(self, project_dir, target):
+    def __init__(self, project_dir, target, function):
         if target == "top":  # the module tests/test_real.py imports as `top`: a leaf of the graph
             source = open(os.path.join(project_dir, "tests", "test_real.py"), encoding="utf-8").read()
             package, name = re.search(r"^from (mono\.l\d+) import (m\d+) as top$", source, re.M).groups()
             target = os.path.join(*package.split("."), name + ".py")
         self.path = os.path.join(project_dir, target)
         self.original = open(self.path, encoding="utf-8").read()
+        self.function = function
+        if function:
+            match = re.search(r"^( *)def %s\(.*:\n( +)" % re.escape(function), self.original, re.M)
+            self.body_at, self.indent = match.end(2), match.group(2)
         self.count = 0
 
     def edit(self):
         self.count += 1
+        if self.function:
+            line = "_bench_edit = %d\n%s" % (self.count, self.indent)
+            text = self.original[:self.body_at] + line + self.original[self.body_at:]
+        else:
+            text = self.original + "\n_BENCH_EDIT = %d\n" % self.count
         with open(self.path, "w", encoding="utf-8") as f:
-            f.write(self.original + "\n_BENCH_EDIT = %d\n" % self.count)
+            f.write(text)
 
     def restore(self):
         with open(self.path, "w", encoding="utf-8") as f:
@@ -466,7 +485,7 @@ def parse_args(argv):
     p.add_argument("--runs", type=int, help="timed runs per side and case (default 7, quick 3)")
     p.add_argument("--warmup", type=int,
                    help="untimed pytestd warm-up runs per case, the first starts the daemon (default 2, quick 1)")
-    p.add_argument("--cases", default="a,b,c,d,f,g", help="comma-separated subset of %s (default all)" % ",".join(CASES))
+    p.add_argument("--cases", default="a,b,c,d,f,g,h,i", help="comma-separated subset of %s (default all)" % ",".join(CASES))
     p.add_argument("--plain-only", action="store_true", help="measure plain pytest only (no pytestd binaries needed)")
     p.add_argument("--modules", type=int, help="monolith size (default %d, quick 300)"
                    % generate_monolith.DEFAULT_MODULES)
@@ -533,7 +552,7 @@ def main(argv=None):
     try:
         for key in args.cases:
             project, argv_tail, desc = CASES[key]
-            editor = Editor(projects[project], EDITED[key]) if key in EDITED else None
+            editor = Editor(projects[project], *EDITED[key]) if key in EDITED else None
             try:
                 results[key] = measure_case(key, projects[project], argv_tail, desc, sides, env, args.runs,
                                             warmup_plain=1, warmup_pytestd=args.warmup,

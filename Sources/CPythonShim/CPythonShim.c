@@ -3,12 +3,26 @@
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
 typedef struct _object PyObject;
+typedef struct _frame PyFrameObject;
 typedef ptrdiff_t Py_ssize_t;
+typedef PyObject *(*PyCFunction)(PyObject *, PyObject *);
+
+/* Stable ABI layout (Include/methodobject.h). */
+typedef struct {
+    const char *ml_name;
+    PyCFunction ml_meth;
+    int ml_flags;
+    const char *ml_doc;
+} PyMethodDef;
+#define METH_NOARGS 0x0004
+#define METH_O 0x0008
+#define PyTrace_CALL 0
 
 static struct {
     wchar_t *(*Py_DecodeLocale)(const char *, size_t *);
@@ -32,6 +46,17 @@ static struct {
     void (*PyOS_BeforeFork)(void);
     void (*PyOS_AfterFork_Parent)(void);
     void (*PyOS_AfterFork_Child)(void);
+    PyObject *(*PyCFunction_NewEx)(PyMethodDef *, PyObject *, PyObject *);
+    PyObject *(*PyModule_New)(const char *);
+    int (*PyModule_AddObject)(PyObject *, const char *, PyObject *);
+    int (*PyDict_SetItemString)(PyObject *, const char *, PyObject *);
+    PyObject *(*PyImport_GetModuleDict)(void);
+    PyObject *(*PyBool_FromLong)(long);
+    int (*PyObject_IsTrue)(PyObject *);
+    void (*PyObject_GC_Track)(void *);
+    void (*PyObject_GC_UnTrack)(void *);
+    void (*PyEval_SetProfile)(int (*)(PyObject *, PyFrameObject *, int, PyObject *), PyObject *);
+    PyObject *(*PyFrame_GetCode)(PyFrameObject *); /* 3.9+: NULL before */
 } api;
 
 #define RESOLVE(name)                                                                    \
@@ -70,6 +95,17 @@ int pyshim_load(const char *libpython_path, char *err, size_t errlen) {
     RESOLVE(PyOS_BeforeFork);
     RESOLVE(PyOS_AfterFork_Parent);
     RESOLVE(PyOS_AfterFork_Child);
+    RESOLVE(PyCFunction_NewEx);
+    RESOLVE(PyModule_New);
+    RESOLVE(PyModule_AddObject);
+    RESOLVE(PyDict_SetItemString);
+    RESOLVE(PyImport_GetModuleDict);
+    RESOLVE(PyBool_FromLong);
+    RESOLVE(PyObject_IsTrue);
+    RESOLVE(PyObject_GC_Track);
+    RESOLVE(PyObject_GC_UnTrack);
+    RESOLVE(PyEval_SetProfile);
+    *(void **)(&api.PyFrame_GetCode) = dlsym(lib, "PyFrame_GetCode");
     return 0;
 }
 
@@ -159,3 +195,116 @@ int pyshim_call_bytes(const char *module, const char *function, int nargs, const
 void pyshim_before_fork(void) { api.PyOS_BeforeFork(); }
 void pyshim_after_fork_parent(void) { api.PyOS_AfterFork_Parent(); }
 void pyshim_after_fork_child(void) { api.PyOS_AfterFork_Child(); }
+
+/* ---- pytestd._native: the two things Python code cannot do for itself ---- */
+
+/* Code objects that started running while the template was built, by address: an edit to such a
+ * function may have changed what the imports computed, so it is never patched in place. An address
+ * reused by a newer code object only makes the answer more conservative. */
+static struct {
+    uintptr_t *slots;
+    size_t capacity, count;
+} started;
+
+static int remember(uintptr_t key) {
+    if (started.count * 2 >= started.capacity) {
+        size_t capacity = started.capacity ? started.capacity * 2 : 1 << 16;
+        uintptr_t *slots = calloc(capacity, sizeof *slots);
+        if (!slots) return -1;
+        for (size_t i = 0; i < started.capacity; i++) {
+            uintptr_t old = started.slots[i];
+            if (!old) continue;
+            size_t j = (old >> 4) & (capacity - 1);
+            while (slots[j]) j = (j + 1) & (capacity - 1);
+            slots[j] = old;
+        }
+        free(started.slots);
+        started.slots = slots;
+        started.capacity = capacity;
+    }
+    size_t j = (key >> 4) & (started.capacity - 1);
+    while (started.slots[j]) {
+        if (started.slots[j] == key) return 0;
+        j = (j + 1) & (started.capacity - 1);
+    }
+    started.slots[j] = key;
+    started.count++;
+    return 0;
+}
+
+static int contains(uintptr_t key) {
+    if (!started.capacity) return 0;
+    size_t j = (key >> 4) & (started.capacity - 1);
+    while (started.slots[j]) {
+        if (started.slots[j] == key) return 1;
+        j = (j + 1) & (started.capacity - 1);
+    }
+    return 0;
+}
+
+/* Set once memory runs out: from then on every function counts as started. */
+static int lost;
+
+static int profile(PyObject *self, PyFrameObject *frame, int what, PyObject *arg) {
+    (void)self;
+    (void)arg;
+    if (what != PyTrace_CALL) return 0;
+    PyObject *code = api.PyFrame_GetCode(frame);
+    if (remember((uintptr_t)code) < 0) lost = 1;
+    api.Py_DecRef(code);
+    return 0;
+}
+
+/* record_starts(marker): profiles this thread with `marker` as the profile object, so that
+ * sys.getprofile() shows whether anyone replaced the hook. False if this Python lacks
+ * PyFrame_GetCode (3.8). */
+static PyObject *record_starts(PyObject *self, PyObject *marker) {
+    (void)self;
+    if (!api.PyFrame_GetCode) return api.PyBool_FromLong(0);
+    api.PyEval_SetProfile(profile, marker);
+    return api.PyBool_FromLong(1);
+}
+
+static PyObject *stop_recording(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    api.PyEval_SetProfile(NULL, NULL);
+    return api.PyBool_FromLong(!lost);
+}
+
+static PyObject *has_started(PyObject *self, PyObject *code) {
+    (void)self;
+    return api.PyBool_FromLong(lost || contains((uintptr_t)code));
+}
+
+/* Moves a tracked object from wherever the collector keeps it (gc.freeze's permanent generation
+ * included) into the youngest generation, so that gc.collect(0) considers it. */
+static PyObject *make_young(PyObject *self, PyObject *object) {
+    (void)self;
+    api.PyObject_GC_UnTrack(object);
+    api.PyObject_GC_Track(object);
+    return api.PyBool_FromLong(1);
+}
+
+static PyMethodDef native_functions[] = {
+    {"record_starts", record_starts, METH_O, NULL},
+    {"stop_recording", stop_recording, METH_NOARGS, NULL},
+    {"has_started", has_started, METH_O, NULL},
+    {"make_young", make_young, METH_O, NULL},
+};
+
+int pyshim_install_native(const char *name) {
+    PyObject *module = api.PyModule_New(name);
+    if (!module) goto fail;
+    for (size_t i = 0; i < sizeof native_functions / sizeof *native_functions; i++) {
+        PyObject *function = api.PyCFunction_NewEx(&native_functions[i], NULL, NULL);
+        if (!function || api.PyModule_AddObject(module, native_functions[i].ml_name, function) < 0) goto fail;
+    }
+    if (api.PyDict_SetItemString(api.PyImport_GetModuleDict(), name, module) < 0) goto fail;
+    api.Py_DecRef(module);
+    return 0;
+fail:
+    if (module) api.Py_DecRef(module);
+    api.PyErr_Print();
+    return -1;
+}

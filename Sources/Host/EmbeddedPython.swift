@@ -14,6 +14,8 @@ struct EmbeddedPython {
         guard pyshim_load(configuration.libpython, &error, error.count) == 0,
               pyshim_initialize(configuration.program, &error, error.count) == 0
         else { throw UserFacingError(String(cString: error)) }
+        guard pyshim_install_native("pytestd._native") == 0
+        else { throw UserFacingError("cannot register pytestd._native in \(configuration.libpython)") }
         guard pyshim_import_from(configuration.packageDirectory, "pytestd._host") == 0
         else { throw UserFacingError("cannot import pytestd's Python package from \(configuration.packageDirectory)") }
         let problem = try callBytes("pytestd._host", "preflight", [])
@@ -33,7 +35,8 @@ struct EmbeddedPython {
     func reload(_ order: ReloadOrder) throws -> HostReport {
         let steps = NulTerminatedList.join(order.steps.map { Bytes($0.joined(separator: ",").utf8) })
         let evict = NulTerminatedList.join(order.evict.map { Bytes($0.utf8) })
-        let outcome = try callBytes("pytestd._host", "reload", [steps, evict])
+        let changed = NulTerminatedList.join(order.changed.map { Bytes($0.utf8) })
+        let outcome = try callBytes("pytestd._host", "reload", [steps, evict, changed])
         guard outcome.first == UInt8(ascii: "+") else {
             throw UserFacingError(String(decoding: outcome.dropFirst(), as: UTF8.self))
         }

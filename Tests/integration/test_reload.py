@@ -96,10 +96,21 @@ def test_editing_model_reloads_model_then_view_and_evicts_the_test(picture):
 
 
 def test_editing_view_reloads_only_view(picture):
-    _edit(picture, "src/app/view.py", 'f"v{VALUE}"', 'f"w{VALUE}"')
+    _edit(picture, "src/app/view.py", "def render():", "PREFIX = 'w'\n\ndef render():")
     picture.compare("-q")
     reload = _reload_of(picture.d)
     assert "reloaded app.view" in reload and "app.model" not in reload, reload
+
+
+def test_a_function_body_edit_is_patched_in_place_and_importers_see_it(picture):
+    """`view` and the test module hold `helper` and `render` by from-import: both see the new code
+    without executing anything again."""
+    _edit(picture, "src/app/model.py", 'return "h1"', 'return "h2"')
+    picture.compare("-q")
+    assert "patched in place: app.model (1 functions" in _reload_of(picture.d)
+    _edit(picture, "src/app/view.py", 'f"v{VALUE}"', 'f"w{VALUE}"')
+    picture.compare("-q")
+    assert "patched in place: app.view (1 functions" in _reload_of(picture.d)
 
 
 def test_editing_the_test_only_evicts_it(picture):
@@ -181,9 +192,15 @@ def forget_tasks(module):
 '''
 
 
+def _edit_send(pair):
+    """A new module constant as well as a new body: the module must execute again (not in place)."""
+    _edit(pair, "src/app/tasks.py", '"sent v1"', "VERSION")
+    _edit(pair, "src/app/tasks.py", "@task", 'VERSION = "sent v2"\n\n@task')
+
+
 def test_registering_decorator_without_a_patch_falls_back_and_names_the_module(ctx):
     pair = _warm_pair(ctx, REGISTRY, "registry")
-    _edit(pair, "src/app/tasks.py", "sent v1", "sent v2")
+    _edit_send(pair)
     pair.compare("-q")
     fallback = pair.d.status()["last fallback"]
     assert "reload of app.tasks failed: ValueError" in fallback and "reload patch" in fallback, fallback
@@ -192,7 +209,7 @@ def test_registering_decorator_without_a_patch_falls_back_and_names_the_module(c
 def test_registering_decorator_with_a_patch_reloads(ctx):
     files = dict(REGISTRY, **{"pytestd_patches/tasks.py": PATCH})
     pair = _warm_pair(ctx, files, "patched")
-    _edit(pair, "src/app/tasks.py", "sent v1", "sent v2")
+    _edit_send(pair)
     pair.compare("-q")
     status = pair.d.status()
     assert "app.tasks" in status["last reload"] and status["last fallback"] == "none", status
@@ -218,7 +235,7 @@ def test_a_registry_holding_old_code_is_detected(ctx):
             assert [f() for f in TASKS.values()] == ["sent v1"]
     '''
     pair = _warm_pair(ctx, files, "holder")
-    _edit(pair, "src/app/tasks.py", "sent v1", "sent v2")
+    _edit_send(pair)
     pair.compare("-q")
     fallback = pair.d.status()["last fallback"]
     assert "still referenced by" in fallback and "app.tasks.send" in fallback, fallback
@@ -295,7 +312,7 @@ def test_a_dynamic_import_the_scanner_cannot_see_is_reloaded_too(ctx):
         "tests/test_plugins.py": "from app.plugins import ANSWER\n\ndef test_answer():\n    assert ANSWER() == 1\n",
     }
     pair = _warm_pair(ctx, files, "dynamic")
-    pair.write("src/app/impl.py", "def answer():\n    return 2\n")
+    pair.write("src/app/impl.py", "ANSWER = 2\n\ndef answer():\n    return ANSWER\n")
     plain, _ = pair.compare("-q")
     assert plain.rc == 1
     status = pair.d.status()

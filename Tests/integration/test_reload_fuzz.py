@@ -20,13 +20,16 @@ MODULES = 6
 
 class Model:
     """The generated project as data: modules with a constant, from-imports of lower modules and
-    functions over both; tests pinning function values; a conftest fixture."""
+    functions over both, and a table computed at import by one of its functions (an edit to that
+    body must not be patched in place); tests pinning function values; a conftest fixture."""
 
     def __init__(self, rng: random.Random):
         self.rng = rng
         self.value = {i: rng.randint(0, 9) for i in range(MODULES)}
         self.imports = {i: sorted(rng.sample(range(i), min(i, rng.randint(0, 2)))) for i in range(MODULES)}
         self.functions = {i: {} for i in range(MODULES)}
+        self.table = {i: rng.randint(0, 5) for i in range(MODULES)}
+        self.comment_lines = {i: 0 for i in range(MODULES)}
         self.broken = None
         self.fixture = 1
         self.tests = {}
@@ -39,9 +42,11 @@ class Model:
 
     # --- rendering -------------------------------------------------------------------------
     def module_text(self, i):
-        lines = [f"from pkg.m{j} import VALUE as V{j}" for j in self.imports[i]]
+        lines = ["# moved" for _ in range(self.comment_lines[i])]
+        lines += [f"from pkg.m{j} import VALUE as V{j}" for j in self.imports[i]]
         lines.append(f"VALUE = {self.value[i]}")
         lines.append(f"class K:\n    size = VALUE * 2")
+        lines.append(f"def tabulate():\n    return VALUE * 3 + {self.table[i]}\nTABLE = tabulate()")
         for name, expr in sorted(self.functions[i].items()):
             lines.append(f"def {name}():\n    return {expr}")
         if self.broken == i:
@@ -51,8 +56,8 @@ class Model:
     def tests_text(self):
         lines = ["import pytest", "from pkg import " + ", ".join(f"m{i}" for i in range(MODULES))]
         for name, (i, function, expected) in sorted(self.tests.items()):
-            if function == "K":
-                lines.append(f"def {name}():\n    assert m{i}.K.size == {expected}")
+            if function in ("K.size", "TABLE"):
+                lines.append(f"def {name}():\n    assert m{i}.{function} == {expected}")
             elif function == "fixture":
                 lines.append(f"def {name}(base):\n    assert base == {expected}")
             else:
@@ -88,8 +93,10 @@ class Model:
         self.serial += 1
         i = self.rng.randrange(MODULES)
         kind = self.rng.random()
-        if kind < 0.15:
-            self.tests[f"test_k{self.serial}"] = (i, "K", self.value[i] * 2)
+        if kind < 0.1:
+            self.tests[f"test_k{self.serial}"] = (i, "K.size", self.value[i] * 2)
+        elif kind < 0.15:
+            self.tests[f"test_table{self.serial}"] = (i, "TABLE", self.value[i] * 3 + self.table[i])
         elif kind < 0.25:
             self.tests[f"test_fixture{self.serial}"] = (i, "fixture", self.fixture)
         elif self.functions[i]:
@@ -107,25 +114,35 @@ class Model:
         if choice < 0.25:
             self.value[i] = rng.randint(0, 9)
             return f"m{i}.VALUE = {self.value[i]}"
-        if choice < 0.35:
+        if choice < 0.3:
             return self.add_function(i)
-        if choice < 0.45 and self.functions[i]:
+        if choice < 0.4 and self.functions[i]:
+            name = rng.choice(sorted(self.functions[i]))
+            self.functions[i][name] = self.functions[i][name].rsplit("+", 1)[0] + f"+ {rng.randint(0, 5)}"
+            return f"edit the body of m{i}.{name}"
+        if choice < 0.43:
+            self.table[i] = rng.randint(0, 5)
+            return f"edit the body of m{i}.tabulate, which ran at import"
+        if choice < 0.46:
+            self.comment_lines[i] = rng.randint(0, 3)
+            return f"move everything in m{i} to other lines"
+        if choice < 0.5 and self.functions[i]:
             name = rng.choice(sorted(self.functions[i]))
             del self.functions[i][name]
             return f"remove m{i}.{name}"
-        if choice < 0.52 and self.functions[i]:
+        if choice < 0.55 and self.functions[i]:
             name = rng.choice(sorted(self.functions[i]))
             self.serial += 1
             self.functions[i][f"f{self.serial}"] = self.functions[i].pop(name)
             return f"rename m{i}.{name} to f{self.serial}"
-        if choice < 0.62 and i > 0:
+        if choice < 0.64 and i > 0:
             j = rng.randrange(i)
             if j in self.imports[i]:
                 self.imports[i].remove(j)
                 return f"m{i} stops importing m{j}"
             self.imports[i] = sorted(self.imports[i] + [j])
             return f"m{i} imports m{j}"
-        if choice < 0.68 and self.broken is None:
+        if choice < 0.69 and self.broken is None:
             self.broken = i
             return f"break the syntax of m{i}"
         if choice < 0.78:
@@ -167,7 +184,11 @@ def test_random_edits_give_plain_pytests_results(ctx):
             pair.compare(*args)
         except AssertionError as failure:
             raise AssertionError(f"seed {SEED}, step {step}: after {history[-5:]} with {args}\n{failure}") from None
-    # The point is the reload path: most edits must have been served by reloaded templates.
+    # The point is the reload path: most edits must have been served by reloaded templates, some
+    # of them patched in place.
     log = pair.d.cli("logs").out
     reloads, failures = log.count("reloaded template"), log.count("reload failed")
     assert reloads >= EDITS // 3, f"only {reloads} reloads ({failures} failed) in {EDITS} edits"
+    served = [line for line in log.splitlines() if "reloaded template" in line]
+    in_place = sum("patched in place" in line for line in served)
+    assert 0 < in_place < len(served), f"{in_place} of {len(served)} reloads patched in place"

@@ -11,10 +11,10 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes) -> bytes:
     return _warmup.warm(root, preload, patch_directories)
 
 
-def reload(steps: bytes, evict: bytes) -> bytes:
+def reload(steps: bytes, evict: bytes, changed: bytes) -> bytes:
     """``+`` and the template report, or ``-`` and why the reload cannot serve."""
     try:
-        return b"+" + _reload.apply(steps, evict)
+        return b"+" + _reload.apply(steps, evict, changed)
     except _reload.ReloadError as exc:
         return b"-" + str(exc).encode()
 

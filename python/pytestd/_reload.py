@@ -10,6 +10,9 @@ after their dependencies (``from x import y`` bindings are rebound), import cycl
 imported again whole, and test modules and conftests are evicted so that pytest imports them again
 through its assertion-rewriting hook. Afterwards no function or class of the old versions may still
 be alive: if one is, something outside the plan holds old code, and the reload is refused.
+
+An edit that changed only function bodies skips all of that: the new code goes into the live
+functions and nothing executes again (see ``_inplace`` for when that is exact).
 """
 
 import gc
@@ -19,30 +22,62 @@ import sys
 import time
 import types
 import weakref
-from typing import List
+from typing import List, Optional, Set, Tuple
 
-from pytestd import _patches, _warmup, _wire
+from pytestd import _inplace, _native, _patches, _warmup, _wire
 
 # The only names a module object keeps across a re-execution: what the import system set up.
 _MODULE_DUNDERS = ("__name__", "__spec__", "__loader__", "__file__", "__path__", "__package__",
                    "__cached__", "__builtins__")
 
 
+# Past this many objects the old definitions reach far into live data: collect everything instead.
+_CLUSTER_LIMIT = 200_000
+
+
 class ReloadError(Exception):
     """The reload cannot give what a fresh process would: the clean host must serve."""
 
 
-def apply(steps: bytes, evict: bytes) -> bytes:
+def apply(steps: bytes, evict: bytes, changed: bytes) -> bytes:
     """Applies a reload plan and returns the same report as a warm-up (for the manager's freshness
     and environment checks). ``steps`` holds one item per step: a module name, or the members of an
-    import cycle joined by commas. Raises ReloadError with a message for the user."""
+    import cycle joined by commas; ``changed`` the modules whose files changed (the rest of the plan
+    are their importers). Raises ReloadError with a message for the user."""
     started = time.perf_counter()
     plan = [step.decode().split(",") for step in _wire.split(steps)]
     evicted = [name.decode() for name in _wire.split(evict)]
-    names = [name for step in plan for name in step] + evicted
+    edited = [name.decode() for name in _wire.split(changed)]
+    _refuse_never_reloaded(edited)
+    patched, note = _patch_in_place(edited)
+    if not patched:
+        note = f"{_reexecute_plan(plan, evicted)} ({note})"
+    return _warmup.report(time.perf_counter() - started, note=note, import_graph=False)
+
+
+def _patch_in_place(edited: List[str]) -> Tuple[bool, str]:
+    """When the edits only changed function bodies: new code into the live functions, nothing
+    executed again, no importer touched. Else nothing changes, and the note says why."""
+    begun = time.perf_counter()
+    try:
+        edits = _inplace.plan(edited)
+    except _inplace.NotInPlace as exc:
+        return False, f"not in place: {exc}"
+    linecache.clearcache()
+    functions = _inplace.apply(edits)
+    modules = ", ".join(edit.module.__name__ for edit in edits)
+    return True, f"patched in place: {modules} ({functions} functions, {(time.perf_counter() - begun) * 1000:.1f} ms)"
+
+
+def _refuse_never_reloaded(names: List[str]) -> None:
     pinned = _patches.never_reloaded(names)
     if pinned:
         raise ReloadError(f"{', '.join(pinned)} is marked never_reload: waiting for a clean host")
+
+
+def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
+    names = [name for step in plan for name in step] + evicted
+    _refuse_never_reloaded(names)
     old = _definitions(names)
     timings = []
     with _warmup.ImportTimeReads.resume():
@@ -62,8 +97,8 @@ def apply(steps: bytes, evict: bytes) -> bytes:
                                   f"{_patches.hint(step)}") from exc
             _patches.run_after(step)
             timings.append((",".join(step), time.perf_counter() - begun))
-    _check_nothing_old_survives(old)
-    return _warmup.report(time.perf_counter() - started, note=_describe(timings))
+    _check_nothing_old_survives(old, set(names))
+    return _describe(timings)
 
 
 def _reload_step(step: List[str]) -> None:
@@ -115,21 +150,62 @@ def _definitions(names: List[str]) -> List[weakref.ref]:
     return refs
 
 
-def _check_nothing_old_survives(old: List[weakref.ref]) -> None:
+def _check_nothing_old_survives(old: List[weakref.ref], names: Set[str]) -> None:
     """After the reload, an old function or class that is still alive is held by something outside
     the plan (a registry, a singledispatch table, a module that imported it dynamically): that
     holder would run old code."""
     for attribute in ("last_type", "last_value", "last_traceback", "last_exc"):
         if hasattr(sys, attribute):
             delattr(sys, attribute)
-    # Frozen objects are invisible to the collector and to get_referrers.
-    gc.unfreeze()
-    gc.collect()
+    if not _collect_old_cluster(old, names):
+        # Frozen objects are invisible to the collector and to get_referrers: collect everything.
+        gc.unfreeze()
+        gc.collect()
     survivor = next((ref() for ref in old if ref() is not None), None)
     if survivor is not None:
         raise ReloadError(f"the old {_qualified(survivor)} is still referenced by {_describe_holder(survivor)}; "
                           f"a reload patch for it (pytestd.before_reload) would make this reload safe")
     gc.freeze()
+
+
+def _collect_old_cluster(old: List[weakref.ref], names: Set[str]) -> bool:
+    """The old functions and classes are usually garbage only among themselves (a class with its
+    methods, descriptors and MRO is a cycle; so is an evicted module's namespace with its functions).
+    Handing just what they reach back to the collector's youngest generation and collecting that
+    takes milliseconds, where a full collection of a big frozen template takes hundreds. True when
+    that freed everything old; False leaves the answer to a full collection (something old may be
+    held by garbage outside the cluster, or by a real holder)."""
+    cluster = _old_cluster(old, names)
+    if cluster is None:
+        return False
+    for _ in map(_native.make_young, cluster):
+        pass
+    del cluster
+    gc.collect(0)
+    return all(ref() is None for ref in old)
+
+
+def _old_cluster(old: List[weakref.ref], names: Set[str]) -> Optional[list]:
+    """Everything the old definitions reach except modules, live module namespaces, and functions
+    and classes of other modules; None when that is more than _CLUSTER_LIMIT objects."""
+    live_namespaces = {id(vars(module)) for module in list(sys.modules.values()) if isinstance(module, types.ModuleType)}
+    cluster = {}
+    pending = [obj for obj in (ref() for ref in old) if obj is not None]
+    while pending:
+        obj = pending.pop()
+        if id(obj) in cluster:
+            continue
+        cluster[id(obj)] = obj
+        if len(cluster) > _CLUSTER_LIMIT:
+            return None
+        for referent in gc.get_referents(obj):
+            if (id(referent) in cluster or not gc.is_tracked(referent) or isinstance(referent, types.ModuleType)
+                    or id(referent) in live_namespaces):
+                continue
+            if isinstance(referent, (types.FunctionType, type)) and getattr(referent, "__module__", None) not in names:
+                continue
+            pending.append(referent)
+    return list(cluster.values())
 
 
 def _qualified(obj) -> str:

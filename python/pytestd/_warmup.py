@@ -13,11 +13,12 @@ import io
 import os
 import sys
 import time
+import types
 from contextlib import redirect_stdout
 from importlib._bootstrap import _resolve_name
 from typing import Dict, Optional, Set, Tuple
 
-from pytestd import _wire
+from pytestd import _calls, _wire
 
 
 def preflight() -> bytes:
@@ -44,6 +45,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes) -> bytes:
     saved_argv = list(sys.argv)
     os.chdir(os.fsdecode(root))
     output = io.StringIO()
+    _calls.warmup.start(os.fsdecode(root))
     try:
         args = ["--collect-only", "-q", "-p", "no:cacheprovider"]
         args += [os.fsdecode(p) for p in _wire.split(preload)]
@@ -55,6 +57,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes) -> bytes:
         os.chdir(saved_cwd)
     _release_warmup_session()
     _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
+    _calls.warmup.stop()
     note = _warmup_note(int(status), output.getvalue())
     if note:
         print(f"pytestd-host: warm-up: {note}", file=sys.stderr)
@@ -77,9 +80,10 @@ def _release_warmup_session() -> None:
             loader.session = None
 
 
-def report(seconds: float, note: str) -> bytes:
+def report(seconds: float, note: str, import_graph: bool = True) -> bytes:
     """What the manager needs to keep this template honest: versions, timing, the environment
-    variables and files its imports depended on, and which file each module came from."""
+    variables and files its imports depended on, and (for the import graph, built from clean
+    templates only) which file each module came from and the imports that ran."""
     import pytest
 
     sys.stdout.flush()
@@ -90,13 +94,14 @@ def report(seconds: float, note: str) -> bytes:
         name if value is None else name + b"=" + value for name, value in sorted(reads.variables.items())
     ]
     modules = _module_files()
-    edges = sorted(f"{importer}>{target}".encode() for importer, target in reads.imports)
+    edges = sorted(f"{importer}>{target}".encode() for importer, target in reads.imports) if import_graph else []
+    listed = modules if import_graph else {}
     return _wire.join(
         [version.encode(), pytest.__version__.encode(), f"{seconds:.6f}".encode(), note.encode(),
          b"1" if reads.whole_environment else b"0", str(len(environment)).encode()]
         + environment
-        + [str(len(modules)).encode()]
-        + [name.encode() + b"=" + path for name, path in sorted(modules.items())]
+        + [str(len(listed)).encode()]
+        + [name.encode() + b"=" + path for name, path in sorted(listed.items())]
         + [str(len(edges)).encode()]
         + edges
         + sorted(set(modules.values()) | reads.files)
@@ -247,7 +252,13 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT
 
 def _audit(event, args):
     reads = ImportTimeReads._current
-    if reads is None or event != "open":
+    if reads is None:
+        return
+    if event == "exec":
+        if isinstance(args[0], types.CodeType):
+            _calls.warmup.saw_exec(args[0])
+        return
+    if event != "open":
         return
     path, mode, flags = args
     if not isinstance(path, (str, bytes)):

@@ -26,6 +26,16 @@ final class HostProcess {
     var retiredBecause: String?
     var runsInFlight = 0
     var runsServed = 0
+    /// Reload orders sent to this (pristine) host whose reloading child has not reported yet, oldest
+    /// first, with the changes seen since (the child may have read files before or after them). Kept
+    /// per host: a host retired with orders outstanding must not hand its children to the next one.
+    var pendingReloads: [PendingReload] = []
+
+    struct PendingReload {
+        var order: ReloadOrder
+        var changes: [String] = []
+        var abandoned = false
+    }
 
     init(pid: pid_t, channel: MessageChannel, generation: Int, environment: [String]) {
         self.pid = pid

@@ -26,7 +26,9 @@ extension ManagerServer {
                 BytecodeCache.purge(sourceFile: change.path)
                 warming?.changesWhileWarming.append(change.path)
                 reloading?.changesWhileWarming.append(change.path)
-                for index in pendingReloads.indices { pendingReloads[index].changes.append(change.path) }
+                for host in hosts {
+                    for index in host.pendingReloads.indices { host.pendingReloads[index].changes.append(change.path) }
+                }
                 if settings.restartOn.contains(where: { fnmatch($0, relative(change.path), 0) == 0 }) {
                     needsCleanHost = needsCleanHost ?? "\(relative(change.path)) changed (restart_on)"
                     continue

@@ -92,7 +92,7 @@ extension ManagerServer {
             hostFailed(reason: reason)
             terminate(host)
         case .reloadStarted(let pid):
-            adoptReloadingChild(pid: pid, channel: descriptors.first)
+            adoptReloadingChild(pid: pid, channel: descriptors.first, from: host)
         case .runStarted(let id, let pid):
             guard let client = client(runningAs: id), !client.abandoned else {
                 kill(-pid, SIGKILL)
@@ -199,17 +199,17 @@ extension ManagerServer {
         abandonPendingReloads()
         do {
             try base.channel.send(.reload(order))
-            pendingReloads.append(PendingReload(order: order))
+            base.pendingReloads.append(HostProcess.PendingReload(order: order))
             ManagerLog.write("reloading \(order.steps.map { $0.joined(separator: "+") }) evicting \(order.evict)")
         } catch {
             lastFallback = "cannot reach the pristine host: \(error)"
         }
     }
 
-    /// A reloading child reports in the order the reloads were asked for.
-    func adoptReloadingChild(pid: pid_t, channel fd: Int32?) {
-        let pending = pendingReloads.isEmpty ? nil : pendingReloads.removeFirst()
-        guard let fd, let pending, !pending.abandoned, let base = pristine else {
+    /// A reloading child reports in the order its base host was asked for reloads.
+    func adoptReloadingChild(pid: pid_t, channel fd: Int32?, from base: HostProcess) {
+        let pending = base.pendingReloads.isEmpty ? nil : base.pendingReloads.removeFirst()
+        guard let fd, let pending, !pending.abandoned, base === pristine else {
             if let fd { close(fd) }
             kill(pid, SIGKILL)
             return
@@ -234,7 +234,9 @@ extension ManagerServer {
     }
 
     func abandonPendingReloads() {
-        for index in pendingReloads.indices { pendingReloads[index].abandoned = true }
+        for host in hosts {
+            for index in host.pendingReloads.indices { host.pendingReloads[index].abandoned = true }
+        }
     }
 
     func abandonReload(_ host: HostProcess, because reason: String) {

@@ -43,15 +43,6 @@ final class ManagerServer {
     var lastChangeSet: [String] = []
     var lastReload: String?
     var lastFallback: String?
-    /// Orders sent to the pristine host whose reloading child has not reported yet, oldest first,
-    /// with the changes seen since (the child may have read files before or after them).
-    var pendingReloads: [PendingReload] = []
-
-    struct PendingReload {
-        var order: ReloadOrder
-        var changes: [String] = []
-        var abandoned = false
-    }
     /// The last host failure; cleared by a file change or `pytestd restart`, which retry.
     var hostFailure: String?
     var clients: [Int32: ClientConnection] = [:]

@@ -61,7 +61,7 @@ struct ProjectModules {
                 steps.append(members)
             }
         }
-        return ReloadOrder(steps: steps, evict: evict)
+        return ReloadOrder(steps: steps, evict: evict, changed: changed.sorted())
     }
 
     /// Files pytest imports itself: its default `python_files` patterns and conftests.

@@ -116,13 +116,18 @@ public struct HostReport: Equatable, Sendable {
 
 /// What a reloading child does, in order: evict these modules (test modules and conftests, which
 /// pytest imports again through its rewrite hook), then execute each step again, dependencies first.
+/// When the edits to `changed` touched only function bodies, the child patches those in place instead
+/// and leaves the importers alone.
 public struct ReloadOrder: Equatable, Sendable {
     /// Each step is one module, or every member of an import cycle.
     public var steps: [[String]]
     public var evict: [String]
+    /// The modules whose files changed; the rest of the steps and evictions are their importers.
+    public var changed: [String]
 
-    public init(steps: [[String]], evict: [String]) {
+    public init(steps: [[String]], evict: [String], changed: [String]) {
         self.steps = steps
         self.evict = evict
+        self.changed = changed
     }
 }

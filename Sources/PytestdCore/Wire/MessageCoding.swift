@@ -48,6 +48,7 @@ extension Message {
             w.write(UInt32(order.steps.count))
             for step in order.steps { w.write(step) }
             w.write(order.evict)
+            w.write(order.changed)
         case .reloadStarted(let pid):
             w.write(Tag.reloadStarted.rawValue)
             w.write(pid)
@@ -127,7 +128,7 @@ extension Message {
             let count = Int(try r.readUInt32())
             var steps: [[String]] = []
             for _ in 0..<count { steps.append(try r.readStringList()) }
-            self = .reload(ReloadOrder(steps: steps, evict: try r.readStringList()))
+            self = .reload(ReloadOrder(steps: steps, evict: try r.readStringList(), changed: try r.readStringList()))
         case .reloadStarted:
             self = .reloadStarted(pid: try r.readInt32())
         case .hostFailed:

@@ -1,0 +1,224 @@
+"""Edits that change only function bodies are patched into the live functions (``__code__``):
+nothing executes again, however many modules import the edited one. Every test is differential
+(plain pytest gives the ground truth) and also checks which path served the edit: patching a function
+whose old results were kept at import time, or one that something else still runs, is how this
+optimisation would return stale results."""
+import time
+
+import pytest
+
+from conftest import PYPROJECT
+
+pytestmark = pytest.mark.usefixtures("needs_daemon")
+
+FILES = {
+    "pyproject.toml": PYPROJECT,
+    "conftest.py": "import slow  # noqa: F401\n",
+    "src/slow.py": "import time\ntime.sleep(0.8)\n",
+    "src/app/__init__.py": "",
+    "src/app/core.py": '''
+        import functools
+
+        def helper():
+            return 1
+
+        def scale(x):
+            return x * 2
+
+        TABLE = [scale(i) for i in range(3)]
+
+        def make_rows():
+            return [1, 2]
+
+        def traced(function):
+            @functools.wraps(function)
+            def wrapper(*args):
+                return function(*args)
+            return wrapper
+
+        @traced
+        def wrapped():
+            return "w1"
+
+        @functools.lru_cache(maxsize=None)
+        def cached(x):
+            return x + 1
+
+        class Shape:
+            def area(self):
+                return 1
+
+            @staticmethod
+            def kind():
+                return "s1"
+
+            @classmethod
+            def make(cls):
+                return cls()
+
+            @property
+            def sides(self):
+                return 4
+
+        def documented():
+            """Doc one."""
+            return 1
+
+        def fails():
+            assert helper() == 99
+    ''',
+    # What holds old code where pytestd cannot see it: only a closure has `hidden`, and a generator
+    # that never started keeps counter's code.
+    "src/app/extra.py": '''
+        def opaque(function):
+            def wrapper(*args):
+                return function(*args)
+            return wrapper
+
+        @opaque
+        def hidden():
+            return "o1"
+
+        def counter():
+            yield 1
+
+        PENDING = counter()
+    ''',
+    "src/app/user.py": "from app.core import helper\n\ndef use():\n    return helper()\n",
+    "tests/test_core.py": '''
+        import inspect
+
+        import pytest
+
+        from app import core, extra
+        from app.core import Shape, cached, documented, helper, scale, wrapped
+        from app.extra import hidden
+        from app.user import use
+
+        def test_helper():
+            assert helper() == 1 and use() == 1
+
+        def test_table():
+            assert core.TABLE == [0, 2, 4] and scale(3) == 6
+
+        @pytest.mark.parametrize("n", core.make_rows())
+        def test_rows(n):
+            assert n > 0
+
+        def test_decorated():
+            assert (wrapped(), hidden(), cached(1)) == ("w1", "o1", 2)
+
+        def test_shape():
+            shape = Shape.make()
+            assert (shape.area(), shape.kind(), shape.sides) == (1, "s1", 4)
+            assert inspect.getsource(Shape).startswith("class Shape")
+
+        def test_pending():
+            assert next(extra.PENDING) == 1
+
+        def test_doc():
+            assert documented.__doc__ == "Doc one."
+
+        def test_fails():
+            core.fails()
+    ''',
+}
+
+CORE, EXTRA = "src/app/core.py", "src/app/extra.py"
+
+IN_PLACE = [
+    pytest.param(CORE, "return 1\n\ndef scale", "return 2\n\ndef scale", id="function also held by app.user"),
+    pytest.param(CORE, 'return "w1"', 'return "w2"', id="through functools.wraps"),
+    pytest.param(CORE, "return x + 1", "return x + 5", id="lru_cache never called yet"),
+    pytest.param(CORE, "return 1\n\n    @staticmethod", "return 7\n\n    @staticmethod", id="method"),
+    pytest.param(CORE, 'return "s1"', 'return "s2"', id="staticmethod"),
+    pytest.param(CORE, "return 4", "return 5", id="property"),
+    pytest.param(CORE, "return cls()", "return None", id="classmethod"),
+    pytest.param(CORE, "import functools\n", "import functools\n# one\n# two\n", id="every line moves"),
+    pytest.param(CORE, "def helper():\n    return 1", "def helper():\n    x = 1\n\n    return x",
+                 id="lines below move"),
+]
+
+NOT_IN_PLACE = [
+    pytest.param(CORE, "return x * 2", "return x * 3", "ran during the warm-up", id="computed TABLE at import"),
+    pytest.param(CORE, "return [1, 2]", "return [1, 2, 3]", "ran during the warm-up", id="parametrized a test"),
+    pytest.param(EXTRA, 'return "o1"', 'return "o2"', "held by something pytestd cannot update",
+                 id="only a closure has it"),
+    pytest.param(EXTRA, "yield 1", "yield 2", "held by something pytestd cannot update",
+                 id="a generator that never started"),
+    pytest.param(CORE, '"""Doc one."""', '"""Doc two."""', "docstring", id="docstring"),
+    pytest.param(CORE, "def helper():", "def helper(*args):", "signature", id="signature"),
+    pytest.param(CORE, "TABLE = [", "TABLE = [0] + [", "top-level code", id="top level"),
+]
+
+
+def _warm_pair(ctx, venv="3.11"):
+    pair = ctx.pair(FILES, venv=venv, label="inplace")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    return pair
+
+
+def _settle(pair):
+    """Until a clean host serves: the next edit is then compared with the files as they are now
+    (reloads start from the last clean template, with every change since)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = pair.d.status()
+        if status.get("host generation", "").endswith("(clean)") and status.get("state") == "ready":
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no clean host within 60 s: {status}")
+
+
+def _edit(pair, path, old, new):
+    text = pair.d.path(path).read_text()
+    assert text.count(old) == 1, f"{old!r} must occur once"
+    pair.write(path, text.replace(old, new))
+
+
+@pytest.fixture(scope="module")
+def pair(module_ctx):
+    return _warm_pair(module_ctx)
+
+
+@pytest.mark.parametrize("path, old, new", IN_PLACE)
+def test_body_edits_are_patched_in_place_with_plain_pytests_output(pair, path, old, new):
+    _settle(pair)
+    _edit(pair, path, old, new)
+    try:
+        pair.compare("-q", full_output=True)
+        reload = pair.d.status()["last reload"]
+        assert "patched in place: app.core" in reload, reload
+    finally:
+        _edit(pair, path, new, old)
+    pair.compare("-q", full_output=True)
+
+
+@pytest.mark.parametrize("path, old, new, reason", NOT_IN_PLACE)
+def test_edits_whose_effects_may_outlive_the_code_execute_again(pair, path, old, new, reason):
+    _settle(pair)
+    _edit(pair, path, old, new)
+    try:
+        pair.compare("-q", full_output=True)
+        reload = pair.d.status()["last reload"]
+        assert "not in place" in reload and reason in reload, reload
+    finally:
+        _edit(pair, path, new, old)
+    pair.compare("-q", full_output=True)
+
+
+@pytest.mark.parametrize("version", ["3.9", "3.13"])
+def test_other_pythons_know_what_ran_during_the_warm_up(ctx, version):
+    """3.9 records with the C profile hook, 3.13 with sys.monitoring (and moves __firstlineno__)."""
+    pair = _warm_pair(ctx, version)
+    _edit(pair, CORE, "import functools\n", "import functools\n# moved\n")
+    pair.compare("-q", full_output=True)
+    assert "patched in place: app.core" in pair.d.status()["last reload"]
+    _edit(pair, CORE, "return x * 2", "return x * 3")
+    pair.compare("-q", full_output=True)
+    assert "ran during the warm-up" in pair.d.status()["last reload"]
+    _settle(pair)
+    _edit(pair, CORE, 'return "w1"', 'return "w3"')
+    pair.compare("-q", full_output=True)
+    assert "patched in place: app.core" in pair.d.status()["last reload"]
