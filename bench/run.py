@@ -296,9 +296,10 @@ def check(case, side, result, reference):
 
 
 def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_plain, warmup_pytestd,
-                 edit=lambda: None):
+                 edit=lambda: None, settle=lambda: None):
     """Interleaved runs of each side; returns the case's result dict. ``edit`` runs right before every
-    run (the edit cases: the time measured is from the save to the run's exit)."""
+    run (the edit cases: the time measured is from the save to the run's exit), ``settle`` (untimed)
+    before every pytestd edit."""
     argv = PYTEST_ARGS + argv_tail
     log("")
     log("[%s] %s: pytest %s  (cwd %s)" % (key, desc, " ".join(argv), project_dir))
@@ -319,6 +320,7 @@ def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_pla
         check(key, "plain", timed_run([sides["plain"]] + argv, project_dir, env), reference)
     if "pytestd" in sides:
         for i in range(warmup_pytestd):
+            settle()
             edit()
             r = timed_run([sides["pytestd"]] + argv, project_dir, env)
             log("  warm-up pytestd %d (untimed): %s" % (i + 1, fmt_time(r["wall"])))
@@ -328,6 +330,8 @@ def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_pla
         line = []
         # Alternate which side goes first to cancel out drift and order effects.
         for side in (order if i % 2 == 0 else order[::-1]):
+            if side == "pytestd":
+                settle()
             t0 = time.perf_counter()
             edit()
             r = timed_run([sides[side]] + argv, project_dir, env)
@@ -384,6 +388,22 @@ class Editor:
     def restore(self):
         with open(self.path, "w", encoding="utf-8") as f:
             f.write(self.original)
+
+
+def wait_for_clean_host(pytestd_bin, project_dir, env, timeout=120):
+    """Until the project's daemon serves from a clean template: the edit that follows is then the
+    only change since (reloads start from the last clean template, with every change since it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = subprocess.run([pytestd_bin, "status"], cwd=project_dir, env=env, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=60)
+        if status.returncode == 3:  # not running: the run will start a clean one
+            return
+        status = status.stdout
+        if re.search(r"^host generation:.*\(clean\)$", status, re.M) and re.search(r"^state: +ready$", status, re.M):
+            return
+        time.sleep(0.2)
+    raise BenchError("no clean pytestd host in %s within %d s" % (project_dir, timeout))
 
 
 def stop_daemons(pytestd_bin, project_dirs, env):
@@ -553,10 +573,14 @@ def main(argv=None):
         for key in args.cases:
             project, argv_tail, desc = CASES[key]
             editor = Editor(projects[project], *EDITED[key]) if key in EDITED else None
+            hooks = {}
+            if editor:
+                hooks["edit"] = editor.edit
+                if "pytestd" in sides:
+                    hooks["settle"] = lambda d=projects[project]: wait_for_clean_host(pytestd_bin, d, env)
             try:
                 results[key] = measure_case(key, projects[project], argv_tail, desc, sides, env, args.runs,
-                                            warmup_plain=1, warmup_pytestd=args.warmup,
-                                            **({"edit": editor.edit} if editor else {}))
+                                            warmup_plain=1, warmup_pytestd=args.warmup, **hooks)
             finally:
                 if editor:
                     editor.restore()

@@ -6,6 +6,7 @@ PYTESTD_FUZZ_EDITS (default 200) and PYTESTD_FUZZ_SEED (default 1) size and pick
 names the seed and the step so it can be replayed."""
 import os
 import random
+import types
 
 import pytest
 
@@ -19,14 +20,16 @@ MODULES = 6
 
 
 class Model:
-    """The generated project as data: modules with a constant, from-imports of lower modules and
-    functions over both, and a table computed at import by one of its functions (an edit to that
-    body must not be patched in place); tests pinning function values; a conftest fixture."""
+    """The generated project as data: modules with a constant, from-imports of lower modules, plain
+    imports of higher ones (import cycles), functions over all of them, and a table computed at
+    import by one of its functions (an edit to that body must not be patched in place); tests
+    pinning function values; a conftest fixture."""
 
     def __init__(self, rng: random.Random):
         self.rng = rng
         self.value = {i: rng.randint(0, 9) for i in range(MODULES)}
         self.imports = {i: sorted(rng.sample(range(i), min(i, rng.randint(0, 2)))) for i in range(MODULES)}
+        self.cycles = {i: [] for i in range(MODULES)}
         self.functions = {i: {} for i in range(MODULES)}
         self.table = {i: rng.randint(0, 5) for i in range(MODULES)}
         self.comment_lines = {i: 0 for i in range(MODULES)}
@@ -45,6 +48,7 @@ class Model:
         lines = ["# moved" for _ in range(self.comment_lines[i])]
         lines += [f"from pkg.m{j} import VALUE as V{j}" for j in self.imports[i]]
         lines.append(f"VALUE = {self.value[i]}")
+        lines += [f"import pkg.m{j} as C{j}" for j in self.cycles[i]]  # after VALUE, which m{j} may import
         lines.append(f"class K:\n    size = VALUE * 2")
         lines.append(f"def tabulate():\n    return VALUE * 3 + {self.table[i]}\nTABLE = tabulate()")
         for name, expr in sorted(self.functions[i].items()):
@@ -75,7 +79,8 @@ class Model:
 
     # --- the model's own view of the values ---------------------------------------------------
     def evaluate(self, i, expr):
-        names = {"VALUE": self.value[i], **{f"V{j}": self.value[j] for j in self.imports[i]}}
+        names = {"VALUE": self.value[i], **{f"V{j}": self.value[j] for j in self.imports[i]},
+                 **{f"C{j}": types.SimpleNamespace(VALUE=self.value[j]) for j in self.cycles[i]}}
         try:
             return eval(expr, {}, names)
         except NameError:
@@ -84,7 +89,7 @@ class Model:
     # --- edits -------------------------------------------------------------------------------
     def add_function(self, i):
         self.serial += 1
-        terms = ["VALUE"] + [f"V{j}" for j in self.imports[i]]
+        terms = ["VALUE"] + [f"V{j}" for j in self.imports[i]] + [f"C{j}.VALUE" for j in self.cycles[i]]
         expr = " + ".join(self.rng.sample(terms, self.rng.randint(1, len(terms)))) + f" + {self.rng.randint(0, 5)}"
         self.functions[i][f"f{self.serial}"] = expr
         return f"add f{self.serial} to m{i}"
@@ -142,7 +147,14 @@ class Model:
                 return f"m{i} stops importing m{j}"
             self.imports[i] = sorted(self.imports[i] + [j])
             return f"m{i} imports m{j}"
-        if choice < 0.69 and self.broken is None:
+        if choice < 0.67 and i < MODULES - 1:
+            j = rng.randrange(i + 1, MODULES)
+            if j in self.cycles[i]:
+                self.cycles[i].remove(j)
+                return f"m{i} stops importing m{j} (a cycle)"
+            self.cycles[i] = sorted(self.cycles[i] + [j])
+            return f"m{i} imports m{j}, which may import it back"
+        if choice < 0.71 and self.broken is None:
             self.broken = i
             return f"break the syntax of m{i}"
         if choice < 0.78:
