@@ -15,6 +15,8 @@ struct HostConfiguration {
     var preload: [String] = []
     /// Directories of reload patches: pytestd's built-ins, then the project's.
     var patchDirectories: [String] = []
+    /// Whether the warm-up records what ran, so that body-only edits can be patched in place.
+    var patchInPlace = true
 
     init(arguments: [String]) throws {
         var iterator = arguments.makeIterator()
@@ -29,6 +31,7 @@ struct HostConfiguration {
             case "--package-dir": packageDirectory = value
             case "--preload": preload.append(value)
             case "--patches": patchDirectories.append(value)
+            case "--patch-in-place": patchInPlace = value == "yes"
             default: throw UserFacingError("unknown option \(name)")
             }
         }

@@ -18,6 +18,7 @@ final class ProjectSettingsTests: XCTestCase {
             bypass_options = ["--my-plugin"]
             patches = ["tools/reload_patches"]
             restart_on = ["config/*.yaml"]
+            patch_in_place = false
             """, root: "/p")
         XCTAssertEqual(settings.python, "/p/.venv/bin/python")
         XCTAssertEqual(settings.preload, ["tests/unit", "tests/api"])
@@ -25,6 +26,8 @@ final class ProjectSettingsTests: XCTestCase {
         XCTAssertEqual(settings.bypassOptions, ["--my-plugin"])
         XCTAssertEqual(settings.patches, ["tools/reload_patches"])
         XCTAssertEqual(settings.restartOn, ["config/*.yaml"])
+        XCTAssertFalse(settings.patchInPlace)
+        XCTAssertTrue(ProjectSettings().patchInPlace)
     }
 
     func testMistakesAreNamed() {
@@ -35,6 +38,9 @@ final class ProjectSettingsTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("unknown key"), "\($0)")
         }
         XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nidle_minutes = -1\n", root: "/p"))
+        XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\npatch_in_place = \"no\"\n", root: "/p")) {
+            XCTAssertTrue("\($0)".contains("patch_in_place must be true or false"), "\($0)")
+        }
     }
 
     func testScriptInterpreterReadsShebangsAndPipTrampolines() throws {

@@ -4,6 +4,8 @@ Ground truth here is the file content, not plain pytest: a fresh `python -m pyte
 a same-second, same-size edit (stale .pyc), which pytestd must not be.
 """
 import os
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -218,3 +220,28 @@ def test_non_python_file_read_at_import_is_seen(ctx):
     r = project.pytest("-q")
     assert r.rc == 1, "a data file read at import time changed; the next run must not use the old value\n" \
         + r.describe()
+
+
+def test_an_upgraded_interpreter_gets_a_new_template(ctx, needs_daemon):
+    """A venv whose interpreter is a copy (`--copies`), replaced by a new file as an upgrade would:
+    the template embedding the old one must not serve the next run."""
+    venv = ctx.workdir / "copies-venv"
+    base = ctx.venv_for("3.11") / "bin" / "python"
+    subprocess.run([str(base), "-m", "venv", "--copies", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    (site / "tested.pth").write_text(subprocess.check_output(
+        [str(base), "-c", "import pytest, os; print(os.path.dirname(os.path.dirname(pytest.__file__)))"],
+        text=True))
+    project = ctx.project({"pyproject.toml": PYPROJECT, "tests/test_ok.py": "def test_ok():\n    pass\n"},
+                          label="upgrade")
+    assert project.pytest("-q", venv=venv).rc == 0
+    generation = project.status(venv=venv)["host generation"]
+    interpreter = os.path.realpath(venv / "bin" / "python")
+    upgraded = interpreter + ".new"
+    shutil.copy2(interpreter, upgraded)
+    os.replace(upgraded, interpreter)
+    r = project.pytest("-q", venv=venv)
+    assert r.rc == 0 and "1 passed" in r.out, r.describe()
+    status = project.status(venv=venv)
+    assert status["host generation"] != generation, status
+    assert "python" in status["last retirement"], status

@@ -222,3 +222,14 @@ def test_other_pythons_know_what_ran_during_the_warm_up(ctx, version):
     _edit(pair, CORE, 'return "w1"', 'return "w3"')
     pair.compare("-q", full_output=True)
     assert "patched in place: app.core" in pair.d.status()["last reload"]
+
+
+def test_patching_in_place_can_be_turned_off(ctx):
+    files = dict(FILES, **{"pyproject.toml": PYPROJECT + "\n[tool.pytestd]\npatch_in_place = false\n"})
+    pair = ctx.pair(files, label="inplaceoff")
+    pair.compare("-q")
+    assert pair.d.cli("start").rc == 0
+    _edit(pair, CORE, 'return "w1"', 'return "w2"')
+    pair.compare("-q", full_output=True)
+    reload = pair.d.status()["last reload"]
+    assert "reloaded app.core" in reload and "patch_in_place = false" in reload, reload

@@ -26,6 +26,7 @@ _FREE_TOOL_IDS = (4, 3)
 class WarmupCalls:
     def __init__(self) -> None:
         self.complete = False
+        self.incomplete_because = "patching in place is off ([tool.pytestd] patch_in_place = false)"
         self._recording = False
         self._started_ids = set()
         self._tool: Optional[int] = None
@@ -36,8 +37,10 @@ class WarmupCalls:
         self._roots = tuple({os.path.join(root, ""), os.path.join(os.path.realpath(root), "")})
         if sys.version_info >= (3, 12):
             self._recording = self._start_monitoring()
+            self.incomplete_because = "every sys.monitoring tool id was taken during the warm-up"
         else:
             self._recording = _native.record_starts(_replaced_hook)
+            self.incomplete_because = f"Python {sys.version_info[0]}.{sys.version_info[1]} cannot record which code ran"
 
     def stop(self) -> None:
         if not self._recording:
@@ -51,7 +54,10 @@ class WarmupCalls:
             self.complete = True
         else:
             intact = sys.getprofile() is _replaced_hook and not _replaced_hook.called
-            self.complete = _native.stop_recording() and intact
+            recorded = _native.stop_recording()
+            self.complete = recorded and intact
+            self.incomplete_because = ("the warm-up replaced pytestd's profile hook (sys.setprofile)" if not intact
+                                       else "memory ran out while recording which code ran")
 
     def saw_exec(self, code: types.CodeType) -> None:
         """From the audit hook: a module body about to run. The last one per file is what its module holds."""

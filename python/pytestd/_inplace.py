@@ -57,6 +57,8 @@ def plan(names: List[str]) -> List[ModuleEdit]:
     one of them needs a full reload. Changes nothing."""
     if not names:
         raise NotInPlace("no module was edited")
+    if not _calls.warmup.complete:
+        raise NotInPlace(_calls.warmup.incomplete_because)
     return [_plan_module(name) for name in names]
 
 
@@ -81,7 +83,7 @@ def _plan_module(name: str) -> ModuleEdit:
         raise NotInPlace(f"{name} is not loaded from source by the standard loader")
     old = _calls.warmup.module_code(spec.origin)
     if old is None:
-        raise NotInPlace(f"the warm-up has no record of what {name} executed")
+        raise NotInPlace(f"the warm-up did not see {name} execute")
     try:
         new = spec.loader.source_to_code(spec.loader.get_data(spec.origin), spec.origin)
     except (OSError, SyntaxError, ValueError) as exc:

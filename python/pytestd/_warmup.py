@@ -30,11 +30,11 @@ def preflight() -> bytes:
     return b""
 
 
-def warm(root: bytes, preload: bytes, patch_directories: bytes) -> bytes:
+def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bool) -> bytes:
     """Imports pytest, its plugins, the conftests and the test modules under ``preload`` (default:
     pytest's testpaths, else the root) through pytest's own collection, so assertion rewriting applies
-    exactly as in a real run; then loads the reload patches. Returns the report the host forwards to
-    the manager."""
+    exactly as in a real run; then loads the reload patches. With ``patch_in_place`` it records what
+    ran meanwhile (see _calls). Returns the report the host forwards to the manager."""
     import pytest
 
     from pytestd import _patches
@@ -45,7 +45,8 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes) -> bytes:
     saved_argv = list(sys.argv)
     os.chdir(os.fsdecode(root))
     output = io.StringIO()
-    _calls.warmup.start(os.fsdecode(root))
+    if patch_in_place:
+        _calls.warmup.start(os.fsdecode(root))
     try:
         args = ["--collect-only", "-q", "-p", "no:cacheprovider"]
         args += [os.fsdecode(p) for p in _wire.split(preload)]

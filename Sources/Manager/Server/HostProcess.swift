@@ -52,14 +52,14 @@ final class HostProcess {
     /// Starts a host for the project; its end of a socket pair becomes fd 3.
     static func spawn(
         generation: Int, installation: Installation, python: PythonInstallation, identity: ProjectIdentity,
-        preload: [String], patches: [String], environment: [String], logFd: Int32
+        preload: [String], patches: [String], patchInPlace: Bool, environment: [String], logFd: Int32
     ) throws -> HostProcess {
         let (ours, theirs) = try UnixSocket.pair()
         defer { close(theirs) }
         var arguments = [
             "--control-fd", "3", "--manager-pid", "\(getpid())", "--libpython", python.libpython,
             "--program", identity.interpreter, "--root", identity.root.path,
-            "--package-dir", installation.pythonPackageDirectory,
+            "--package-dir", installation.pythonPackageDirectory, "--patch-in-place", patchInPlace ? "yes" : "no",
         ]
         for path in preload { arguments += ["--preload", path] }
         for directory in [installation.builtInPatches] + patches.map({ ProjectRoot.join(identity.root.path, $0) }) {

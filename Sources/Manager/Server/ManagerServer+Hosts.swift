@@ -12,7 +12,7 @@ extension ManagerServer {
         do {
             let host = try HostProcess.spawn(
                 generation: generation, installation: installation, python: python, identity: identity,
-                preload: settings.preload, patches: settings.patches,
+                preload: settings.preload, patches: settings.patches, patchInPlace: settings.patchInPlace,
                 environment: templateEnvironment, logFd: logFd)
             hosts.append(host)
             warming = host
