@@ -30,7 +30,6 @@ from pytestd import _inplace, _native, _patches, _warmup, _wire
 _MODULE_DUNDERS = ("__name__", "__spec__", "__loader__", "__file__", "__path__", "__package__",
                    "__cached__", "__builtins__")
 
-
 # Past this many objects the old definitions reach far into live data: collect everything instead.
 _CLUSTER_LIMIT = 200_000
 
