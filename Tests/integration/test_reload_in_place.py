@@ -83,6 +83,13 @@ FILES = {
             yield 1
 
         PENDING = counter()
+
+        def constants(function):
+            return function.__code__.co_consts
+
+        @constants
+        def table():
+            return (1, 2, 3)
     ''',
     "src/app/user.py": "from app.core import helper\n\ndef use():\n    return helper()\n",
     "tests/test_core.py": '''
@@ -116,6 +123,9 @@ FILES = {
         def test_pending():
             assert next(extra.PENDING) == 1
 
+        def test_derived_from_a_function():
+            assert (1, 2, 3) in extra.table
+
         def test_doc():
             assert documented.__doc__ == "Doc one."
 
@@ -147,7 +157,10 @@ NOT_IN_PLACE = [
     pytest.param(EXTRA, "yield 1", "yield 2", "held by something pytestd cannot update",
                  id="a generator that never started"),
     pytest.param(CORE, '"""Doc one."""', '"""Doc two."""', "docstring", id="docstring"),
+    pytest.param(EXTRA, "(1, 2, 3)", "(1, 2, 4)", "what its decorator made of it", id="consumed by a decorator"),
     pytest.param(CORE, "def helper():", "def helper(*args):", "signature", id="signature"),
+    pytest.param(CORE, "def cached(x):\n    return x + 1", "def cached(y):\n    return y + 1", "signature",
+                 id="parameter renamed"),
     pytest.param(CORE, "TABLE = [", "TABLE = [0] + [", "top-level code", id="top level"),
 ]
 

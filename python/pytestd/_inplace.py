@@ -14,11 +14,12 @@ Only when all of this holds; otherwise the full reload runs:
   numbers aside;
 - no edited function started during the warm-up (see ``_calls``), apart from one whose lines merely
   moved (it and the closures it made get the new line numbers);
-- each edited function keeps its signature shape: arguments, flags (generator, coroutine), free
-  variables, name;
+- each edited function keeps its signature: parameter names and kinds, flags (generator,
+  coroutine), free variables, name;
 - every live function of an edited code object is found (module and class attributes, through
-  ``__wrapped__``, ``staticmethod``, ``classmethod``, ``property``, ``cached_property``), and nothing
-  else holds the old code: a suspended generator or a copied function would go on running it;
+  ``__wrapped__``, ``staticmethod``, ``classmethod``, ``property``, ``cached_property``), at least one
+  (a decorator that kept only something derived from the function would keep the old body), and
+  nothing else holds the old code: a suspended generator or a copied function would go on running it;
 - docstrings are unchanged (``functools.wraps`` copied them into wrappers nobody can find).
 """
 
@@ -31,6 +32,7 @@ from typing import Dict, List, Tuple
 from pytestd import _calls
 
 _CO_OPTIMIZED = 0x0001  # set for functions; module and class bodies run with a namespace instead
+_CO_VARARGS, _CO_VARKEYWORDS = 0x0004, 0x0008
 _SIGNATURE = ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_flags", "co_freevars", "co_name")
 _INSTRUCTIONS = _SIGNATURE + ("co_code", "co_names", "co_varnames", "co_cellvars") + tuple(
     name for name in ("co_qualname", "co_exceptiontable") if hasattr(types.CodeType, name))
@@ -50,6 +52,8 @@ class ModuleEdit:
         self.functions: List[Tuple[types.FunctionType, types.CodeType]] = []
         self.first_lines: List[Tuple[str, int, int]] = []
         self.moved_classes: List[Tuple[type, int]] = []
+        # Old code objects whose body changed (the others only moved to other lines).
+        self.rewritten = set()
 
 
 def plan(names: List[str]) -> List[ModuleEdit]:
@@ -97,6 +101,9 @@ def _plan_module(name: str) -> ModuleEdit:
         raise NotInPlace(f"the docstring of {_where(redocumented)} changed")
     holders = _live_functions(module, {id(old_code) for old_code, _ in changed})
     _check_sole_holders(changed, holders, name)
+    orphan = next((old_code for old_code, _ in changed if id(old_code) in edit.rewritten and id(old_code) not in holders), None)
+    if orphan is not None:
+        raise NotInPlace(f"no function found runs {_where(orphan)}: what its decorator made of it keeps the old body")
     edit.functions = [(function, new_code) for old_code, new_code in changed for function in holders.get(id(old_code), ())]
     edit.moved_classes = _moved_classes(module, edit.first_lines)
     return edit
@@ -128,9 +135,17 @@ def _compare_definition(old: types.CodeType, new: types.CodeType, changed: List[
             raise NotInPlace(f"{_where(old)} ran during the warm-up; what it computed may depend on it")
         _pair_moved_lines(old, new, changed)
         return
-    if any(getattr(old, field) != getattr(new, field) for field in _SIGNATURE):
+    if any(getattr(old, field) != getattr(new, field) for field in _SIGNATURE) or _parameters(old) != _parameters(new):
         raise NotInPlace(f"the signature of {_where(old)} changed")
     changed.append((old, new))
+    edit.rewritten.add(id(old))
+
+
+def _parameters(code: types.CodeType) -> tuple:
+    """The parameter names (a framework may have read them when it registered the function)."""
+    count = code.co_argcount + code.co_kwonlyargcount
+    count += bool(code.co_flags & _CO_VARARGS) + bool(code.co_flags & _CO_VARKEYWORDS)
+    return code.co_varnames[:count]
 
 
 def _pair_moved_lines(old: types.CodeType, new: types.CodeType, changed: List[CodePair]) -> None:
