@@ -12,6 +12,7 @@ thread, which makes the warm-up about a third slower on 3.11; it cannot see othe
 3.8 it is unavailable, so nothing is patched in place there.
 """
 
+import contextlib
 import os
 import sys
 import types
@@ -24,6 +25,8 @@ _FREE_TOOL_IDS = (4, 3)
 
 
 class WarmupCalls:
+    """The record of one warm-up (``warmup``, below): forked reloading children read it."""
+
     def __init__(self) -> None:
         self.complete = False
         self.incomplete_because = "patching in place is off ([tool.pytestd] patch_in_place = false)"
@@ -33,7 +36,17 @@ class WarmupCalls:
         self._roots = ()
         self._module_code: Dict[str, types.CodeType] = {}
 
-    def start(self, root: str) -> None:
+    @contextlib.contextmanager
+    def recording(self, root: str, enabled: bool):
+        """Records what runs inside the block (when ``enabled``), and stops whatever happens."""
+        if enabled:
+            self._start(root)
+        try:
+            yield
+        finally:
+            self._stop()
+
+    def _start(self, root: str) -> None:
         self._roots = tuple({os.path.join(root, ""), os.path.join(os.path.realpath(root), "")})
         if sys.version_info >= (3, 12):
             self._recording = self._start_monitoring()
@@ -42,7 +55,7 @@ class WarmupCalls:
             self._recording = _native.record_starts(_replaced_hook)
             self.incomplete_because = f"Python {sys.version_info[0]}.{sys.version_info[1]} cannot record which code ran"
 
-    def stop(self) -> None:
+    def _stop(self) -> None:
         if not self._recording:
             return
         self._recording = False

@@ -45,20 +45,18 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     saved_argv = list(sys.argv)
     os.chdir(os.fsdecode(root))
     output = io.StringIO()
-    if patch_in_place:
-        _calls.warmup.start(os.fsdecode(root))
-    try:
-        args = ["--collect-only", "-q", "-p", "no:cacheprovider"]
-        args += [os.fsdecode(p) for p in _wire.split(preload)]
-        with ImportTimeReads.resume(), redirect_stdout(output):
-            status = pytest.main(args)
-    finally:
-        sys.path[:] = saved_path
-        sys.argv[:] = saved_argv
-        os.chdir(saved_cwd)
-    _release_warmup_session()
-    _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
-    _calls.warmup.stop()
+    with _calls.warmup.recording(os.fsdecode(root), patch_in_place):
+        try:
+            args = ["--collect-only", "-q", "-p", "no:cacheprovider"]
+            args += [os.fsdecode(p) for p in _wire.split(preload)]
+            with ImportTimeReads.resume(), redirect_stdout(output):
+                status = pytest.main(args)
+        finally:
+            sys.path[:] = saved_path
+            sys.argv[:] = saved_argv
+            os.chdir(saved_cwd)
+        _release_warmup_session()
+        _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
     note = _warmup_note(int(status), output.getvalue())
     if note:
         print(f"pytestd-host: warm-up: {note}", file=sys.stderr)
