@@ -40,6 +40,11 @@ if [ "${PYTESTD_IT_FAKE:-}" != "1" ]; then
   done
 fi
 
+# Unit tests of the in-interpreter package's pure rules (Tests/python), on each Python the suite uses.
+for v in 3.9.18 3.11.7 3.13.0; do
+  limit 300 "$venvs/py$v/bin/python" -m pytest -q -p no:cacheprovider "$repo/Tests/python"
+done
+
 cd "$here"
 # The whole suite is bounded too (target well under 10 minutes).
 exec timeout --kill-after=30 "${PYTESTD_IT_SUITE_TIMEOUT:-1800}" "$tools/bin/python" -m pytest "$@"
