@@ -37,7 +37,8 @@ struct EmbeddedPython {
         let steps = NulTerminatedList.join(order.steps.map { Bytes($0.joined(separator: ",").utf8) })
         let evict = NulTerminatedList.join(order.evict.map { Bytes($0.utf8) })
         let changed = NulTerminatedList.join(order.changed.map { Bytes($0.utf8) })
-        let outcome = try callBytes("pytestd._host", "reload", [steps, evict, changed])
+        let causes = NulTerminatedList.join(order.causes.map { Bytes($0.joined(separator: ",").utf8) })
+        let outcome = try callBytes("pytestd._host", "reload", [steps, evict, changed, causes])
         guard outcome.first == UInt8(ascii: "+") else {
             throw UserFacingError(String(decoding: outcome.dropFirst(), as: UTF8.self))
         }

@@ -246,3 +246,21 @@ def test_patching_in_place_can_be_turned_off(ctx):
     pair.compare("-q", full_output=True)
     reload = pair.d.status()["last reload"]
     assert "reloaded app.core" in reload and "patch_in_place = false" in reload, reload
+
+
+def test_with_a_top_level_edit_elsewhere_only_that_module_and_its_importers_execute_again(pair):
+    """app.core is patched in place; app.user (top level edited) executes again, and app.core's other
+    importers do not."""
+    user = "src/app/user.py"
+    _settle(pair)
+    _edit(pair, CORE, 'return "w1"', 'return "w2"')
+    _edit(pair, user, "def use():", "OFFSET = 0\n\ndef use():")
+    try:
+        pair.compare("-q", full_output=True)
+        reload = pair.d.status()["last reload"]
+        assert "patched in place: app.core" in reload and "reloaded app.user" in reload, reload
+        assert "reloaded app.core" not in reload and "app.extra" not in reload, reload
+    finally:
+        _edit(pair, CORE, 'return "w2"', 'return "w1"')
+        _edit(pair, user, "OFFSET = 0\n\ndef use():", "def use():")
+    pair.compare("-q", full_output=True)

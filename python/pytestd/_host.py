@@ -11,10 +11,10 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     return _warmup.warm(root, preload, patch_directories, patch_in_place == b"1")
 
 
-def reload(steps: bytes, evict: bytes, changed: bytes) -> bytes:
+def reload(steps: bytes, evict: bytes, changed: bytes, causes: bytes) -> bytes:
     """``+`` and the template report, or ``-`` and why the reload cannot serve."""
     try:
-        return b"+" + _reload.apply(steps, evict, changed)
+        return b"+" + _reload.apply(steps, evict, changed, causes)
     except _reload.ReloadError as exc:
         return b"-" + str(exc).encode()
 

@@ -56,14 +56,18 @@ class ModuleEdit:
         self.rewritten = set()
 
 
-def plan(names: List[str]) -> List[ModuleEdit]:
-    """The in-place edits for the changed modules ``names``; raises NotInPlace with the first reason
-    one of them needs a full reload. Changes nothing."""
-    if not names:
-        raise NotInPlace("no module was edited")
+def plan_each(names: List[str]) -> Tuple[List[ModuleEdit], Dict[str, str]]:
+    """For each changed module, its in-place edit or the reason it needs a full reload (NotInPlace
+    never escapes: its traceback would hold old functions). Changes nothing."""
     if not _calls.warmup.complete:
-        raise NotInPlace(_calls.warmup.incomplete_because)
-    return [_plan_module(name) for name in names]
+        return [], {name: _calls.warmup.incomplete_because for name in names}
+    edits, refused = [], {}
+    for name in names:
+        try:
+            edits.append(_plan_module(name))
+        except NotInPlace as exc:
+            refused[name] = str(exc)
+    return edits, refused
 
 
 def apply(edits: List[ModuleEdit]) -> int:

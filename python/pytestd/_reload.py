@@ -22,7 +22,7 @@ import sys
 import time
 import types
 import weakref
-from typing import List, Optional, Set, Tuple
+from typing import List, Optional, Set
 
 from pytestd import _inplace, _native, _patches, _warmup, _wire
 
@@ -38,34 +38,39 @@ class ReloadError(Exception):
     """The reload cannot give what a fresh process would: the clean host must serve."""
 
 
-def apply(steps: bytes, evict: bytes, changed: bytes) -> bytes:
+def apply(steps: bytes, evict: bytes, changed: bytes, causes: bytes) -> bytes:
     """Applies a reload plan and returns the same report as a warm-up (for the manager's freshness
     and environment checks). ``steps`` holds one item per step: a module name, or the members of an
     import cycle joined by commas; ``changed`` the modules whose files changed (the rest of the plan
-    are their importers). Raises ReloadError with a message for the user."""
+    are their importers); ``causes``, for each step and then each eviction, the changed modules it is
+    there for. Raises ReloadError with a message for the user."""
     started = time.perf_counter()
     plan = [step.decode().split(",") for step in _wire.split(steps)]
     evicted = [name.decode() for name in _wire.split(evict)]
     edited = [name.decode() for name in _wire.split(changed)]
+    because = [set(filter(None, item.decode().split(","))) for item in _wire.split(causes)]
+    if len(because) != len(plan) + len(evicted):
+        raise ReloadError("the manager sent a reload order without the causes of each step")
     _refuse_never_reloaded(edited)
-    patched, note = _patch_in_place(edited)
-    if not patched:
-        note = f"{_reexecute_plan(plan, evicted)} ({note})"
-    return _warmup.report(time.perf_counter() - started, note=note, import_graph=False)
+    edits, refused = _inplace.plan_each(edited)
+    notes = [_patch_in_place(edits)] if edits else []
+    if refused:
+        # Only what the refused modules need: importers of the edits patched in place stay as they are.
+        needed = set(refused)
+        kept_plan = [step for step, why in zip(plan, because) if why & needed]
+        kept_evict = [name for name, why in zip(evicted, because[len(plan):]) if why & needed]
+        reasons = "; ".join(dict.fromkeys(refused.values()))
+        notes.append(f"{_reexecute_plan(kept_plan, kept_evict)} (not in place: {reasons})")
+    return _warmup.report(time.perf_counter() - started, note="; ".join(notes), import_graph=False)
 
 
-def _patch_in_place(edited: List[str]) -> Tuple[bool, str]:
-    """When the edits only changed function bodies: new code into the live functions, nothing
-    executed again, no importer touched. Else nothing changes, and the note says why."""
+def _patch_in_place(edits: List[_inplace.ModuleEdit]) -> str:
+    """Body-only edits: new code into the live functions, nothing executed again."""
     begun = time.perf_counter()
-    try:
-        edits = _inplace.plan(edited)
-    except _inplace.NotInPlace as exc:
-        return False, f"not in place: {exc}"
     linecache.clearcache()
     functions = _inplace.apply(edits)
     modules = ", ".join(edit.module.__name__ for edit in edits)
-    return True, f"patched in place: {modules} ({functions} functions, {(time.perf_counter() - begun) * 1000:.1f} ms)"
+    return f"patched in place: {modules} ({functions} functions, {(time.perf_counter() - begun) * 1000:.1f} ms)"
 
 
 def _refuse_never_reloaded(names: List[str]) -> None:

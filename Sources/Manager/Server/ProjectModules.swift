@@ -52,16 +52,21 @@ struct ProjectModules {
     /// rewriting, which a plain re-execution would bypass.
     func order(for changed: Set<String>) -> ReloadOrder {
         var steps: [[String]] = []
+        var stepCauses: [[String]] = []
         var evict: [String] = []
-        for step in ReloadPlan(changed: changed, in: graph).steps {
+        var evictCauses: [[String]] = []
+        let plan = ReloadPlan(changed: changed, in: graph)
+        for (step, causes) in zip(plan.steps, plan.causes) {
             let members = step.modules
             if members.allSatisfy({ fileByModule[$0].map(Self.isTestCode) ?? false }) {
                 evict += members
+                evictCauses += Array(repeating: causes, count: members.count)
             } else {
                 steps.append(members)
+                stepCauses.append(causes)
             }
         }
-        return ReloadOrder(steps: steps, evict: evict, changed: changed.sorted())
+        return ReloadOrder(steps: steps, evict: evict, changed: changed.sorted(), causes: stepCauses + evictCauses)
     }
 
     /// Files pytest imports itself: its default `python_files` patterns and conftests.

@@ -15,10 +15,18 @@
 public struct ReloadPlan: Equatable, Sendable {
     public let changed: Set<String>
     public let steps: [ReloadStep]
+    /// For each step, the changed modules it is there for (itself, or what it imports, transitively),
+    /// sorted: when some of them need no re-execution after all (an edit patched in place), the
+    /// steps only they caused can be skipped.
+    public let causes: [[String]]
 
     public init(changed: Set<String>, in graph: ImportGraph) {
         self.changed = changed
         steps = graph.reloadSteps(forChanged: changed)
+        let reach = changed.sorted().map { ($0, graph.transitiveImporters(of: [$0]).union([$0])) }
+        causes = steps.map { step in
+            reach.filter { _, modules in step.modules.contains(where: modules.contains) }.map(\.0)
+        }
     }
 
     /// All modules of the plan, in reload order.

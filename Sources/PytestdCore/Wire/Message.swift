@@ -116,18 +116,21 @@ public struct HostReport: Equatable, Sendable {
 
 /// What a reloading child does, in order: evict these modules (test modules and conftests, which
 /// pytest imports again through its rewrite hook), then execute each step again, dependencies first.
-/// When the edits to `changed` touched only function bodies, the child patches those in place instead
-/// and leaves the importers alone.
+/// A changed module whose edit touched only function bodies is patched in place instead, and the steps
+/// and evictions there only for such modules are skipped.
 public struct ReloadOrder: Equatable, Sendable {
     /// Each step is one module, or every member of an import cycle.
     public var steps: [[String]]
     public var evict: [String]
     /// The modules whose files changed; the rest of the steps and evictions are their importers.
     public var changed: [String]
+    /// For each step, then each eviction: the changed modules it is there for.
+    public var causes: [[String]]
 
-    public init(steps: [[String]], evict: [String], changed: [String]) {
+    public init(steps: [[String]], evict: [String], changed: [String], causes: [[String]]) {
         self.steps = steps
         self.evict = evict
         self.changed = changed
+        self.causes = causes
     }
 }

@@ -49,6 +49,8 @@ extension Message {
             for step in order.steps { w.write(step) }
             w.write(order.evict)
             w.write(order.changed)
+            w.write(UInt32(order.causes.count))
+            for causes in order.causes { w.write(causes) }
         case .reloadStarted(let pid):
             w.write(Tag.reloadStarted.rawValue)
             w.write(pid)
@@ -128,7 +130,10 @@ extension Message {
             let count = Int(try r.readUInt32())
             var steps: [[String]] = []
             for _ in 0..<count { steps.append(try r.readStringList()) }
-            self = .reload(ReloadOrder(steps: steps, evict: try r.readStringList(), changed: try r.readStringList()))
+            let (evict, changed) = (try r.readStringList(), try r.readStringList())
+            var causes: [[String]] = []
+            for _ in 0..<Int(try r.readUInt32()) { causes.append(try r.readStringList()) }
+            self = .reload(ReloadOrder(steps: steps, evict: evict, changed: changed, causes: causes))
         case .reloadStarted:
             self = .reloadStarted(pid: try r.readInt32())
         case .hostFailed:

@@ -62,6 +62,21 @@ final class ReloadPlanPropertyTests: XCTestCase {
         }
     }
 
+    /// Skipping the steps caused only by some changed modules leaves exactly the plan of the others.
+    func testStepsCausedByASubsetAreThatSubsetsPlan() {
+        for _ in 0..<30 {
+            let dependencies = randomGraph(modules: 150, edgesPerModule: 0...4, backwardEdges: 10)
+            let graph = makeGraph(dependencies)
+            let changed = randomChangeSet(of: dependencies)
+            let plan = ReloadPlan(changed: changed, in: graph)
+            XCTAssertEqual(plan.causes.count, plan.steps.count)
+            XCTAssertTrue(plan.causes.allSatisfy { !$0.isEmpty && $0 == $0.sorted() && Set($0).isSubset(of: changed) })
+            let kept = Set(changed.filter { _ in Bool.random(using: &generator) })
+            let remaining = zip(plan.steps, plan.causes).filter { !kept.isDisjoint(with: $0.1) }.flatMap(\.0.modules)
+            XCTAssertEqual(Set(remaining), Set(ReloadPlan(changed: kept, in: graph).modules))
+        }
+    }
+
     func testIncrementalUpdatesGiveTheSameGraphAsBuildingFromScratch() {
         for _ in 0..<12 {
             var current = randomGraph(modules: 60, edgesPerModule: 0...5, backwardEdges: 5)

@@ -40,6 +40,20 @@ final class ReloadPlanTests: XCTestCase {
         XCTAssertEqual(ReloadPlan(changed: ["left", "base"], in: graph).modules, ["base", "left", "right", "top"])
     }
 
+    func testEachStepNamesTheChangedModulesItIsThereFor() {
+        let graph = makeGraph(["top": ["left", "right"], "left": ["base"], "right": ["base"], "base": [], "side": []])
+        let plan = ReloadPlan(changed: ["base", "right", "side"], in: graph)
+        XCTAssertEqual(plan.modules, ["base", "left", "right", "side", "top"])
+        XCTAssertEqual(plan.causes, [["base"], ["base"], ["base", "right"], ["side"], ["base", "right"]])
+    }
+
+    func testACycleIsThereForWhatAnyMemberImports() {
+        let graph = makeGraph(["a": ["b", "x"], "b": ["a"], "x": [], "y": []])
+        let plan = ReloadPlan(changed: ["x", "y"], in: graph)
+        XCTAssertEqual(plan.steps, [.module("x"), .cycle(["a", "b"]), .module("y")])
+        XCTAssertEqual(plan.causes, [["x"], ["x"], ["y"]])
+    }
+
     func testTiesAreBrokenByNameForAStableOrder() {
         let graph = makeGraph(["c": ["z"], "a": ["z"], "b": ["z"], "z": []])
         XCTAssertEqual(ReloadPlan(changed: ["z"], in: graph).modules, ["z", "a", "b", "c"])
