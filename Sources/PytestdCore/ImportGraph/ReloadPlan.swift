@@ -23,7 +23,12 @@ public struct ReloadPlan: Equatable, Sendable {
     public init(changed: Set<String>, in graph: ImportGraph) {
         self.changed = changed
         steps = graph.reloadSteps(forChanged: changed)
-        let reach = changed.sorted().map { ($0, graph.transitiveImporters(of: [$0]).union([$0])) }
+        let names = changed.sorted()
+        guard names.count > 1 else {  // the usual save: one module, the cause of every step
+            causes = Array(repeating: names, count: steps.count)
+            return
+        }
+        let reach = names.map { ($0, graph.transitiveImporters(of: [$0]).union([$0])) }
         causes = steps.map { step in
             reach.filter { _, modules in step.modules.contains(where: modules.contains) }.map(\.0)
         }
