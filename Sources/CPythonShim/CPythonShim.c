@@ -242,7 +242,7 @@ static int contains(uintptr_t key) {
     return 0;
 }
 
-/* Set once memory runs out: from then on every function counts as started. */
+/* Set once memory runs out: stop_recording() then reports the record as incomplete. */
 static int lost;
 
 static int profile(PyObject *self, PyFrameObject *frame, int what, PyObject *arg) {
@@ -274,7 +274,7 @@ static PyObject *stop_recording(PyObject *self, PyObject *unused) {
 
 static PyObject *has_started(PyObject *self, PyObject *code) {
     (void)self;
-    return api.PyBool_FromLong(lost || contains((uintptr_t)code));
+    return api.PyBool_FromLong(contains((uintptr_t)code));
 }
 
 /* Moves a tracked object from wherever the collector keeps it (gc.freeze's permanent generation

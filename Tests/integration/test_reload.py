@@ -194,8 +194,8 @@ def forget_tasks(module):
 
 def _edit_send(pair):
     """A new module constant as well as a new body: the module must execute again (not in place)."""
-    _edit(pair, "src/app/tasks.py", '"sent v1"', "VERSION")
-    _edit(pair, "src/app/tasks.py", "@task", 'VERSION = "sent v2"\n\n@task')
+    _edit(pair, "src/app/tasks.py", '@task("send")\ndef send():\n    return "sent v1"',
+          'VERSION = "sent v2"\n\n@task("send")\ndef send():\n    return VERSION')
 
 
 def test_registering_decorator_without_a_patch_falls_back_and_names_the_module(ctx):
