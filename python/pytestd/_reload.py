@@ -24,7 +24,7 @@ import types
 import weakref
 from typing import List, Optional, Set
 
-from pytestd import _inplace, _native, _patches, _warmup, _wire
+from pytestd import _import_warnings, _inplace, _native, _patches, _warmup, _wire
 
 # The only names a module object keeps across a re-execution: what the import system set up.
 _MODULE_DUNDERS = ("__name__", "__spec__", "__loader__", "__file__", "__path__", "__package__",
@@ -84,6 +84,7 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
     _refuse_never_reloaded(names)
     old = _definitions(names)
     timings = []
+    _import_warnings.template.start()
     with _warmup.ImportTimeReads.resume():
         for name in evicted:
             sys.modules.pop(name, None)
@@ -101,6 +102,7 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
                                   f"{_patches.hint(step)}") from exc
             _patches.run_after(step)
             timings.append((",".join(step), time.perf_counter() - begun))
+    _import_warnings.template.stop()
     _check_nothing_old_survives(old, set(names))
     return _describe(timings)
 
@@ -128,7 +130,11 @@ def _reexecute(module: types.ModuleType) -> None:
     kept = {key: module.__dict__[key] for key in _MODULE_DUNDERS if key in module.__dict__}
     module.__dict__.clear()
     module.__dict__.update(kept)
-    spec.loader.exec_module(module)
+    token = _import_warnings.template.begin(module.__name__)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        _import_warnings.template.end(token)
     _rebind_in_parent_package(module)
 
 

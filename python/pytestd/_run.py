@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from pytestd import _patches, _wire
+from pytestd import _import_warnings, _patches, _wire
 
 CONSOLE_SCRIPT = b"console"
 
@@ -29,6 +29,7 @@ def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes
     importlib.invalidate_caches()
     linecache.clearcache()
     _patches.run_after_fork()
+    _import_warnings.template.install_replay()
     return _exit_status(_main)
 
 

@@ -14,11 +14,13 @@ import os
 import sys
 import time
 import types
+import warnings
 from contextlib import redirect_stdout
 from importlib._bootstrap import _resolve_name
 from typing import Dict, Optional, Set, Tuple
 
-from pytestd import _calls, _wire
+from pytestd import _calls, _import_warnings, _wire
+from pytestd._frames import invisible_to_warnings
 
 
 def preflight() -> bytes:
@@ -45,18 +47,23 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     saved_argv = list(sys.argv)
     os.chdir(os.fsdecode(root))
     output = io.StringIO()
+    collected = CollectedFiles()
     with _calls.warmup.recording(os.fsdecode(root), patch_in_place):
+        _import_warnings.template.start()
         try:
             args = ["--collect-only", "-q", "-p", "no:cacheprovider"]
             args += [os.fsdecode(p) for p in _wire.split(preload)]
             with ImportTimeReads.resume(), redirect_stdout(output):
-                status = pytest.main(args)
+                status = pytest.main(args, plugins=[collected])
         finally:
+            _import_warnings.template.stop()
             sys.path[:] = saved_path
             sys.argv[:] = saved_argv
             os.chdir(saved_cwd)
         _release_warmup_session()
+        _evict_session_imports(collected)
         _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
+    _forget_warnings_already_shown()
     note = _warmup_note(int(status), output.getvalue())
     if note:
         print(f"pytestd-host: warm-up: {note}", file=sys.stderr)
@@ -65,6 +72,55 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     gc.collect()
     gc.freeze()
     return report(time.perf_counter() - started, note)
+
+
+class CollectedFiles:
+    """A warm-up plugin: the files pytest collected as test modules."""
+
+    def __init__(self) -> None:
+        self.paths: Set[str] = set()
+
+    def pytest_collectstart(self, collector) -> None:
+        import pytest
+
+        # Packages (pytest 7 makes them Modules) stay: their submodules would lose their parent.
+        # Doctest modules are project modules.
+        if (isinstance(collector, pytest.Module) and not isinstance(collector, getattr(pytest, "Package", ()))
+                and type(collector).__module__ != "_pytest.doctest"):
+            self.paths.add(os.path.realpath(os.fspath(collector.path)))
+
+
+def _evict_session_imports(collected: CollectedFiles) -> None:
+    """Test modules and conftests are pytest's to import, once per session: a run that found the
+    warm-up's copies would see their module state as the warm-up's collection and hooks left it (a
+    consumed iterator in ``parametrize``, a counter, a filled cache) and miss the warnings their import
+    raises. Each run imports them afresh (from the warm-up's rewritten pycs); the modules they import
+    stay warm."""
+    evicted = []
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str):
+            continue
+        if os.path.basename(path) == "conftest.py" or os.path.realpath(path) in collected.paths:
+            del sys.modules[name]
+            evicted.append(name)
+            parent, _, child = name.rpartition(".")
+            if getattr(sys.modules.get(parent), child, None) is module:
+                delattr(sys.modules[parent], child)
+            ImportTimeReads.template.files.discard(os.fsencode(path))
+    _import_warnings.template.forget(evicted)
+
+
+def _forget_warnings_already_shown() -> None:
+    """"once"/"default" warnings the warm-up showed must show again in runs, as in a fresh process."""
+    warnings.onceregistry.clear()
+    for module in list(sys.modules.values()):
+        try:
+            registry = vars(module).get("__warningregistry__")
+        except Exception:  # objects in sys.modules need not be modules
+            continue
+        if isinstance(registry, dict):
+            registry.clear()
 
 
 def _release_warmup_session() -> None:
@@ -224,8 +280,8 @@ class ImportTimeReads:
                     reads.imports.add((importer, module.__name__))
             return module
 
-        builtins.__import__ = recording_import
-        importlib.import_module = recording_import_module
+        builtins.__import__ = invisible_to_warnings(recording_import)
+        importlib.import_module = invisible_to_warnings(recording_import_module)
         # Audit hooks cannot be removed: install one for the process, active only during warm-up.
         if not ImportTimeReads._hook_installed:
             sys.addaudithook(_audit)
