@@ -35,6 +35,7 @@ class Model:
         self.comment_lines = {i: 0 for i in range(MODULES)}
         self.broken = None
         self.fixture = 1
+        self.iterated = 3
         self.tests = {}
         self.serial = 0
         for i in range(MODULES):
@@ -59,6 +60,10 @@ class Model:
 
     def tests_text(self):
         lines = ["import pytest", "from pkg import " + ", ".join(f"m{i}" for i in range(MODULES))]
+        # Collection state a second collection in one process would see consumed or mutated.
+        lines.append(f"@pytest.mark.parametrize('v', zip(range({self.iterated})))\n"
+                     f"def test_iterated(v):\n    assert v[0] < {self.iterated}")
+        lines.append("def test_collection_hook_ran_once():\n    import conftest\n    assert len(conftest.SEEN) == 1")
         for name, (i, function, expected) in sorted(self.tests.items()):
             if function in ("K.size", "TABLE"):
                 lines.append(f"def {name}():\n    assert m{i}.{function} == {expected}")
@@ -69,7 +74,9 @@ class Model:
         return "\n".join(lines) + "\n"
 
     def conftest_text(self):
-        return f"import pytest\nimport slow  # noqa: F401\n\n@pytest.fixture\ndef base():\n    return {self.fixture}\n"
+        return (f"import pytest\nimport slow  # noqa: F401\n\nSEEN = []\n\n"
+                f"def pytest_collection_modifyitems(items):\n    SEEN.append(len(items))\n\n"
+                f"@pytest.fixture\ndef base():\n    return {self.fixture}\n")
 
     def files(self):
         files = {f"src/pkg/m{i}.py": self.module_text(i) for i in range(MODULES)}
@@ -165,6 +172,9 @@ class Model:
         if choice < 0.92:
             self.fixture = rng.randint(0, 3)
             return f"fixture base = {self.fixture}"
+        if choice < 0.95:
+            self.iterated = rng.randint(0, 4)
+            return f"parametrize test_iterated over an iterator of {self.iterated}"
         name = rng.choice(sorted(self.tests)) if self.tests else None
         if name:
             i, function, expected = self.tests[name]

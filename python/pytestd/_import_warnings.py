@@ -51,6 +51,8 @@ class ImportWarnings:
 
     def __init__(self) -> None:
         self.records: Dict[str, list] = {}
+        # Computed in the template (see stop and forget), so that runs only copy it.
+        self.with_effects: Set[str] = set()
         self._stack: List[list] = []
         self._original_load = None
 
@@ -74,6 +76,7 @@ class ImportWarnings:
         if self._original_load is not None:
             _bootstrap._load_unlocked = self._original_load
             self._original_load = None
+        self.with_effects = self._modules_with_effects()
 
     def begin(self, name: str):
         """Module ``name`` starts executing: what it does to warnings is recorded until ``end``."""
@@ -106,16 +109,15 @@ class ImportWarnings:
         """Drops modules that runs import themselves (evicted test modules and conftests)."""
         for name in names:
             self.records.pop(name, None)
+        self.with_effects = self._modules_with_effects()
 
     # -- replay (run child) ----------------------------------------------------------------------
 
     def install_replay(self) -> None:
         """In a run child: replays each recorded module the first time an import reaches it. Costs
         nothing when the template's imports raised no warning and added no filter."""
-        pending = self._modules_with_effects()
-        if not pending:
-            return
-        _Replay(self.records, pending).install()
+        if self.with_effects:
+            _Replay(self.records, set(self.with_effects)).install()
 
     def _modules_with_effects(self) -> Set[str]:
         """Modules whose import, or an import under it, raised a warning or added a filter."""
