@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+import harness as H
 from conftest import PYPROJECT
 
 pytestmark = pytest.mark.usefixtures("needs_daemon")
@@ -185,9 +186,12 @@ def _settle(pair):
 
 
 def _edit(pair, path, old, new):
+    """Saves the edit in both projects; returns the change set id before it."""
+    before = H.change_set_id(pair.d.status())
     text = pair.d.path(path).read_text()
     assert text.count(old) == 1, f"{old!r} must occur once"
     pair.write(path, text.replace(old, new))
+    return before
 
 
 @pytest.fixture(scope="module")
@@ -198,10 +202,10 @@ def pair(module_ctx):
 @pytest.mark.parametrize("path, old, new", IN_PLACE)
 def test_body_edits_are_patched_in_place_with_plain_pytests_output(pair, path, old, new):
     _settle(pair)
-    _edit(pair, path, old, new)
+    before = _edit(pair, path, old, new)
     try:
         pair.compare("-q", full_output=True)
-        reload = pair.d.status()["last reload"]
+        reload = H.reload_after(pair.d, before)
         assert "patched in place: app.core" in reload, reload
     finally:
         _edit(pair, path, new, old)
@@ -211,10 +215,10 @@ def test_body_edits_are_patched_in_place_with_plain_pytests_output(pair, path, o
 @pytest.mark.parametrize("path, old, new, reason", NOT_IN_PLACE)
 def test_edits_whose_effects_may_outlive_the_code_execute_again(pair, path, old, new, reason):
     _settle(pair)
-    _edit(pair, path, old, new)
+    before = _edit(pair, path, old, new)
     try:
         pair.compare("-q", full_output=True)
-        reload = pair.d.status()["last reload"]
+        reload = H.reload_after(pair.d, before)
         assert "not in place" in reload and reason in reload, reload
     finally:
         _edit(pair, path, new, old)
@@ -225,16 +229,16 @@ def test_edits_whose_effects_may_outlive_the_code_execute_again(pair, path, old,
 def test_other_pythons_know_what_ran_during_the_warm_up(ctx, version):
     """3.9 records with the C profile hook, 3.13 with sys.monitoring (and moves __firstlineno__)."""
     pair = _warm_pair(ctx, version)
-    _edit(pair, CORE, "import functools\n", "import functools\n# moved\n")
+    before = _edit(pair, CORE, "import functools\n", "import functools\n# moved\n")
     pair.compare("-q", full_output=True)
-    assert "patched in place: app.core" in pair.d.status()["last reload"]
-    _edit(pair, CORE, "return x * 2", "return x * 3")
+    assert "patched in place: app.core" in H.reload_after(pair.d, before)
+    before = _edit(pair, CORE, "return x * 2", "return x * 3")
     pair.compare("-q", full_output=True)
-    assert "ran during the warm-up" in pair.d.status()["last reload"]
+    assert "ran during the warm-up" in H.reload_after(pair.d, before)
     _settle(pair)
-    _edit(pair, CORE, 'return "w1"', 'return "w3"')
+    before = _edit(pair, CORE, 'return "w1"', 'return "w3"')
     pair.compare("-q", full_output=True)
-    assert "patched in place: app.core" in pair.d.status()["last reload"]
+    assert "patched in place: app.core" in H.reload_after(pair.d, before)
 
 
 def test_patching_in_place_can_be_turned_off(ctx):
@@ -242,9 +246,9 @@ def test_patching_in_place_can_be_turned_off(ctx):
     pair = ctx.pair(files, label="inplaceoff")
     pair.compare("-q")
     assert pair.d.cli("start").rc == 0
-    _edit(pair, CORE, 'return "w1"', 'return "w2"')
+    before = _edit(pair, CORE, 'return "w1"', 'return "w2"')
     pair.compare("-q", full_output=True)
-    reload = pair.d.status()["last reload"]
+    reload = H.reload_after(pair.d, before)
     assert "reloaded app.core" in reload and "patch_in_place = false" in reload, reload
 
 
@@ -253,11 +257,11 @@ def test_with_a_top_level_edit_elsewhere_only_that_module_and_its_importers_exec
     importers do not."""
     user = "src/app/user.py"
     _settle(pair)
-    _edit(pair, CORE, 'return "w1"', 'return "w2"')
+    before = _edit(pair, CORE, 'return "w1"', 'return "w2"')
     _edit(pair, user, "def use():", "OFFSET = 0\n\ndef use():")
     try:
         pair.compare("-q", full_output=True)
-        reload = pair.d.status()["last reload"]
+        reload = H.reload_after(pair.d, before)
         assert "patched in place: app.core" in reload and "reloaded app.user" in reload, reload
         assert "reloaded app.core" not in reload and "app.extra" not in reload, reload
     finally:
