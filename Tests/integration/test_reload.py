@@ -68,7 +68,7 @@ PICTURE = {
 def _warm_pair(ctx, files, label):
     """A pytestd/plain pair, compared once, with its warm host ready."""
     pair = ctx.pair(files, label=label)
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
     assert pair.d.cli("start").rc == 0
     return pair
 
@@ -89,14 +89,14 @@ def picture(ctx):
 
 def test_editing_model_reloads_model_then_view_and_evicts_the_test(picture):
     before = _edit(picture, "src/app/model.py", "VALUE = 1", "VALUE = 2")
-    picture.compare("-q")
+    picture.compare("-q", daemon_first=True)
     reload = H.reload_after(picture.d, before)
     assert "reloaded app.model" in reload and reload.index("app.model") < reload.index("app.view"), reload
 
 
 def test_editing_view_reloads_only_view(picture):
     before = _edit(picture, "src/app/view.py", "def render():", "PREFIX = 'w'\n\ndef render():")
-    picture.compare("-q")
+    picture.compare("-q", daemon_first=True)
     reload = H.reload_after(picture.d, before)
     assert "reloaded app.view" in reload and "app.model" not in reload, reload
 
@@ -105,16 +105,16 @@ def test_a_function_body_edit_is_patched_in_place_and_importers_see_it(picture):
     """`view` and the test module hold `helper` and `render` by from-import: both see the new code
     without executing anything again."""
     before = _edit(picture, "src/app/model.py", 'return "h1"', 'return "h2"')
-    picture.compare("-q")
+    picture.compare("-q", daemon_first=True)
     assert "patched in place: app.model (1 functions" in H.reload_after(picture.d, before)
     before = _edit(picture, "src/app/view.py", 'f"v{VALUE}"', 'f"w{VALUE}"')
-    picture.compare("-q")
+    picture.compare("-q", daemon_first=True)
     assert "patched in place: app.view (1 functions" in H.reload_after(picture.d, before)
 
 
 def test_editing_the_test_only_evicts_it(picture):
     before = _edit(picture, "tests/test_view.py", "def test_render():", "def test_new():\n    assert False\n\ndef test_render():")
-    picture.compare("-q")
+    picture.compare("-q", daemon_first=True)
     assert "nothing to execute again" in H.reload_after(picture.d, before)
 
 
@@ -129,9 +129,9 @@ def test_model_edits_give_plain_pytests_results(picture, old, new):
     text = picture.d.path("src/app/model.py").read_text()
     assert old in text
     picture.write("src/app/model.py", text.replace(old, new))
-    picture.compare("-q")
+    picture.compare("-q", daemon_first=True)
     picture.write("src/app/model.py", text)
-    picture.compare("-q")
+    picture.compare("-q", daemon_first=True)
 
 
 def test_an_edit_is_served_before_a_clean_host_could_be(picture):
@@ -202,7 +202,7 @@ def _edit_send(pair):
 def test_registering_decorator_without_a_patch_falls_back_and_names_the_module(ctx):
     pair = _warm_pair(ctx, REGISTRY, "registry")
     before = _edit_send(pair)
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
     fallback = H.fallback_after(pair.d, before)
     assert "reload of app.tasks failed: ValueError" in fallback and "reload patch" in fallback, fallback
 
@@ -211,7 +211,7 @@ def test_registering_decorator_with_a_patch_reloads(ctx):
     files = dict(REGISTRY, **{"pytestd_patches/tasks.py": PATCH})
     pair = _warm_pair(ctx, files, "patched")
     before = _edit_send(pair)
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
     assert "reloaded app.tasks" in H.reload_after(pair.d, before)
 
 
@@ -236,7 +236,7 @@ def test_a_registry_holding_old_code_is_detected(ctx):
     '''
     pair = _warm_pair(ctx, files, "holder")
     before = _edit_send(pair)
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
     fallback = H.fallback_after(pair.d, before)
     assert "still referenced by" in fallback and "app.tasks.send" in fallback, fallback
 
@@ -258,7 +258,7 @@ def test_package_conftest_fixture_edit_is_seen(ctx):
     }
     pair = _warm_pair(ctx, files, "pkgconftest")
     _edit(pair, "tests/conftest.py", "return 1", "return 2")
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
 
 
 def test_thirty_files_saved_at_once(ctx):
@@ -276,7 +276,7 @@ def test_thirty_files_saved_at_once(ctx):
     pair = _warm_pair(ctx, files, "thirty")
     for i in range(30):
         pair.write(f"src/mods/m{i}.py", f"VALUE = {i + (i % 3 == 0)}\n")
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
 
 
 def test_restart_on_globs_send_changes_the_tracking_cannot_see_to_a_clean_host(ctx):
@@ -290,7 +290,7 @@ def test_restart_on_globs_send_changes_the_tracking_cannot_see_to_a_clean_host(c
     }
     pair = _warm_pair(ctx, files, "restarton")
     before = _edit(pair, "data/mode.txt", "one", "two")
-    plain, _ = pair.compare("-q")
+    plain, _ = pair.compare("-q", daemon_first=True)
     assert plain.rc == 1
     assert "restart_on" in H.fallback_after(pair.d, before)
 
@@ -313,7 +313,7 @@ def test_a_dynamic_import_the_scanner_cannot_see_is_reloaded_too(ctx):
     }
     pair = _warm_pair(ctx, files, "dynamic")
     before = _edit(pair, "src/app/impl.py", "def answer():\n    return 1\n", "ANSWER = 2\n\ndef answer():\n    return ANSWER\n")
-    plain, _ = pair.compare("-q")
+    plain, _ = pair.compare("-q", daemon_first=True)
     assert plain.rc == 1
     assert "app.plugins" in H.reload_after(pair.d, before)
 
@@ -351,7 +351,7 @@ GRAPH = {
 def test_diamonds_and_import_cycles_reload_whole_and_in_order(ctx, path, old, new, reloaded):
     pair = _warm_pair(ctx, GRAPH, "graph")
     before = _edit(pair, path, old, new)
-    plain, _ = pair.compare("-q")
+    plain, _ = pair.compare("-q", daemon_first=True)
     assert plain.rc == 1
     reload = H.reload_after(pair.d, before)
     positions = [reload.find(name) for name in reloaded]
