@@ -44,7 +44,7 @@ import random
 import shutil
 import sys
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 DEFAULT_MODULES = 1200
 DEFAULT_SEED = 1
 DEFAULT_IMPORT_COST = 40  # thousands of table-building steps per module
@@ -53,8 +53,27 @@ DEFAULT_HUBS = 6
 DEFAULT_TEST_FILES_PER_LAYER = 2
 MODULES_PER_TEST_FILE = 6
 TABLE_SIZE = 256
-REAL_TESTS = 24  # tests collected from TEST_REAL below
+REAL_TESTS = 25  # tests collected from TEST_REAL below
 MANIFEST = "monolith.json"
+# Every module ends with these: the value bench f-i edit (the body of `bench_value`, or the
+# constant) and that the tests compare with the source on disk, so a stale run fails.
+BENCH_VALUE = """
+
+BENCH_VALUE = 0
+
+
+def bench_value() -> int:
+    return BENCH_VALUE + 0
+"""
+# The tests' side: what `module.bench_value()` must return by the source saved now.
+ON_DISK = """
+
+def bench_value_on_disk(module):
+    source = open(module.__file__, encoding="utf-8").read()
+    constant = re.search(r"^BENCH_VALUE = (\\d+)$", source, re.M)
+    body = re.search(r"^    return BENCH_VALUE \\+ (\\d+)$", source, re.M)
+    return int(constant.group(1)) + int(body.group(1))
+"""
 
 # Heavy third-party modules imported by the root conftest (all ship wheels).
 THIRD_PARTY_IMPORTS = [
@@ -276,7 +295,7 @@ def hub_source(h, hubs, rounds):
             '    return re.compile(r"^%s-(\\d+)$" % re.escape(word))',
             "",
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + BENCH_VALUE
 
 
 PATTERN_TEMPLATES = [
@@ -461,7 +480,7 @@ def module_source(mod, rounds, seed):
         a("")
         a("")
     a("REGISTRATION = hub_00.register(NAME, transform)")
-    return "\n".join(L) + "\n"
+    return "\n".join(L) + "\n" + BENCH_VALUE
 
 
 def app_source(plan_layers):
@@ -552,6 +571,7 @@ def frame():
 TEST_REAL = '''\
 """Realistic tests: fixtures, parametrize, several layers of the monolith."""
 import dataclasses
+import re
 
 import numpy
 import pydantic
@@ -564,6 +584,7 @@ from %(bottom_pkg)s import %(bottom)s as bottom
 from %(top_pkg)s import %(top)s as top
 
 EXPECTED_MODULES = %(modules)d
+%(on_disk)s
 
 
 def test_registry_complete():
@@ -647,6 +668,11 @@ def test_numpy_tables():
     assert int(arr.sum()) == sum(top.TABLE)
 
 
+def test_top_runs_the_code_on_disk():
+    """bench f and h edit `top`: a run served from older code fails here."""
+    assert top.bench_value() == bench_value_on_disk(top)
+
+
 def test_sympy_formula():
     x = sympy.Symbol("x")
     expr = sympy.Mod(x * top.MUL + top.ADD, top.MOD)
@@ -710,6 +736,15 @@ def pyproject(name, deps):
 
 
 TEST_TRIVIAL = "def test_trivial():\n    assert True\n"
+# bench g and i edit hub_05; already imported by the conftest, so still a trivial test.
+TEST_TRIVIAL_MONOLITH = '''import re
+
+from mono.core import hub_05
+%s
+
+def test_trivial():
+    assert hub_05.bench_value() == bench_value_on_disk(hub_05)
+''' % ON_DISK
 
 
 def transitive_importers(plan_layers, hubs):
@@ -797,7 +832,7 @@ def generate(outdir, modules=DEFAULT_MODULES, seed=DEFAULT_SEED, import_cost=DEF
     write(os.path.join(outdir, "pytestd_patches", "registry.py"), RELOAD_PATCH)
 
     tests = os.path.join(outdir, "tests")
-    write(os.path.join(tests, "test_trivial.py"), TEST_TRIVIAL)
+    write(os.path.join(tests, "test_trivial.py"), TEST_TRIVIAL_MONOLITH)
     trng = random.Random("pytestd-monolith-tests:%d" % seed)
     top, bottom = plan_layers[-1][-1], plan_layers[0][0]
     xs = [0, 1, 7, 12345, 10 ** 9 + 7]
@@ -805,6 +840,7 @@ def generate(outdir, modules=DEFAULT_MODULES, seed=DEFAULT_SEED, import_cost=DEF
         "bottom_pkg": "mono.l%d" % bottom.layer, "bottom": bottom.name,
         "top_pkg": "mono.l%d" % top.layer, "top": top.name,
         "modules": modules, "layers": layers, "top_layer": top.layer, "table_size": TABLE_SIZE,
+        "on_disk": ON_DISK,
         "top_cases": [(x, top.transform(x)) for x in xs],
         "top_handle": [(x, top.handle(x)) for x in xs[:3]],
         "bottom_cases": [(x, bottom.transform(x)) for x in xs[:3]],

@@ -60,7 +60,8 @@ CASES = {
     "c": ("monolith", ["tests/test_real.py"], "monolith: tests/test_real.py"),
     "d": ("monolith", [], "monolith: full suite"),
     # Edit, then run at once: the time from the save to the run's exit (hot reload). f and g edit a
-    # function body (patched in place), h and i add a module-level constant (every importer runs again).
+    # function body (patched in place), h and i a module-level constant (every importer runs again).
+    # Each edit changes the value the tests assert, so a run served from older code fails the case.
     "f": ("monolith", ["tests/test_real.py", "-k", "top"], "monolith: edit a leaf's function body, run its tests"),
     "g": ("monolith", ["tests/test_trivial.py"], "monolith: edit a hub's function body (1,026 importers), run a test"),
     "h": ("monolith", ["tests/test_real.py", "-k", "top"], "monolith: edit a leaf's top level, run its tests"),
@@ -68,12 +69,12 @@ CASES = {
 }
 
 # The file each edit case changes (relative to the project, or "top": the module tests/test_real.py
-# imports as `top`), and the function whose body it edits (None: it appends a module constant).
+# imports as `top`), and what it edits (see Editor).
 EDITED = {
-    "f": ("top", "transform"),
-    "g": ("mono/core/hub_05.py", "mix"),
-    "h": ("top", None),
-    "i": ("mono/core/hub_05.py", None),
+    "f": ("top", "body"),
+    "g": ("mono/core/hub_05.py", "body"),
+    "h": ("top", "top level"),
+    "i": ("mono/core/hub_05.py", "top level"),
 }
 
 SUMMARY_RE = re.compile(
@@ -180,6 +181,20 @@ def ensure_project(out, name, generator, params):
     generator.generate(path, **params)
     write_json(stamp_path, stamp)
     return path
+
+
+def ensure_copy(path):
+    """A copy of the project at PATH for plain pytest: its edits must not start reloads in the
+    daemon serving PATH."""
+    copy = path + "-plain"
+    stamp = read_json(path + ".stamp.json")
+    if read_json(copy + ".stamp.json") == stamp and os.path.isdir(copy):
+        return copy
+    if os.path.exists(copy):
+        shutil.rmtree(copy)
+    shutil.copytree(path, copy, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    write_json(copy + ".stamp.json", stamp)
+    return copy
 
 
 def run_env(venv, runtime_dir):
@@ -295,12 +310,14 @@ def check(case, side, result, reference):
             case, side, "; ".join(problems), side, tail(result["output"]), tail(reference["output"])))
 
 
-def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_plain, warmup_pytestd,
-                 edit=lambda: None, settle=lambda: None):
-    """Interleaved runs of each side; returns the case's result dict. ``edit`` runs right before every
-    run (the edit cases: the time measured is from the save to the run's exit), ``settle`` (untimed)
-    before every pytestd edit."""
+def measure_case(key, project_dirs, argv_tail, desc, sides, env, runs, warmup_plain, warmup_pytestd,
+                 edits=None, settle=lambda: None):
+    """Interleaved runs of each side, each in its own project directory; returns the case's result
+    dict. ``edits[side]`` runs right before every run of that side (the edit cases: the time measured
+    is from the save to the run's exit), ``settle`` (untimed) before every pytestd edit."""
     argv = PYTEST_ARGS + argv_tail
+    edits = edits or {side: (lambda: None) for side in sides}
+    project_dir = project_dirs["pytestd" if "pytestd" in sides else "plain"]
     log("")
     log("[%s] %s: pytest %s  (cwd %s)" % (key, desc, " ".join(argv), project_dir))
     samples = {side: [] for side in sides}
@@ -308,21 +325,21 @@ def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_pla
     children = {side: [] for side in sides}
     # Warm-up runs (untimed): plain pytest compiles .pyc files on the first run
     # in a fresh project; the first pytestd call starts the daemon.
-    edit()
-    reference = timed_run([sides["plain"]] + argv, project_dir, env)
+    edits["plain"]()
+    reference = timed_run([sides["plain"]] + argv, project_dirs["plain"], env)
     if reference["summary"] is None or reference["rc"] not in (0, 1):
         raise BenchError("case %s: plain pytest did not produce a pytest summary (exit %r):\n%s" % (
             key, reference["rc"], tail(reference["output"])))
     log("  reference (plain, untimed): exit %d, %s, %s" % (reference["rc"], reference["summary"],
                                                           fmt_time(reference["wall"])))
     for _ in range(max(0, warmup_plain - 1)):
-        edit()
-        check(key, "plain", timed_run([sides["plain"]] + argv, project_dir, env), reference)
+        edits["plain"]()
+        check(key, "plain", timed_run([sides["plain"]] + argv, project_dirs["plain"], env), reference)
     if "pytestd" in sides:
         for i in range(warmup_pytestd):
             settle()
-            edit()
-            r = timed_run([sides["pytestd"]] + argv, project_dir, env)
+            edits["pytestd"]()
+            r = timed_run([sides["pytestd"]] + argv, project_dirs["pytestd"], env)
             log("  warm-up pytestd %d (untimed): %s" % (i + 1, fmt_time(r["wall"])))
             check(key, "pytestd", r, reference)
     order = list(sides)
@@ -333,8 +350,8 @@ def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_pla
             if side == "pytestd":
                 settle()
             t0 = time.perf_counter()
-            edit()
-            r = timed_run([sides[side]] + argv, project_dir, env)
+            edits[side]()
+            r = timed_run([sides[side]] + argv, project_dirs[side], env)
             r["wall"] = time.perf_counter() - t0  # from the save to the exit
             check(key, side, r, reference)
             samples[side].append(r["wall"])
@@ -359,29 +376,29 @@ def measure_case(key, project_dir, argv_tail, desc, sides, env, runs, warmup_pla
 
 
 class Editor:
-    """Saves a module the way an editor does (a new value each time) and restores it afterwards: a
-    new first line in ``function``'s body (the result unchanged), or a new constant at the end."""
+    """Saves a module the way an editor does, a new value each time, and restores it afterwards. The
+    value is what the module's ``bench_value()`` returns, and the case's tests assert that it is what
+    the source on disk says, so a run served from older code fails the case. A "body" edit changes
+    ``return BENCH_VALUE + k`` (a function body: patched in place), a "top level" edit changes
+    ``BENCH_VALUE = k`` (the module and all its importers execute again)."""
 
-    def __init__(self, project_dir, target, function):
+    PATTERNS = {"body": r"^(    return BENCH_VALUE \+ )\d+$", "top level": r"^(BENCH_VALUE = )\d+$"}
+
+    def __init__(self, project_dir, target, kind):
         if target == "top":  # the module tests/test_real.py imports as `top`: a leaf of the graph
             source = open(os.path.join(project_dir, "tests", "test_real.py"), encoding="utf-8").read()
             package, name = re.search(r"^from (mono\.l\d+) import (m\d+) as top$", source, re.M).groups()
             target = os.path.join(*package.split("."), name + ".py")
         self.path = os.path.join(project_dir, target)
         self.original = open(self.path, encoding="utf-8").read()
-        self.function = function
-        if function:
-            match = re.search(r"^( *)def %s\(.*:\n( +)" % re.escape(function), self.original, re.M)
-            self.body_at, self.indent = match.end(2), match.group(2)
+        self.pattern = re.compile(self.PATTERNS[kind], re.M)
+        if len(self.pattern.findall(self.original)) != 1:
+            raise BenchError("%s: expected one line matching %s (regenerate the monolith)" % (self.path, self.pattern.pattern))
         self.count = 0
 
     def edit(self):
         self.count += 1
-        if self.function:
-            line = "_bench_edit = %d\n%s" % (self.count, self.indent)
-            text = self.original[:self.body_at] + line + self.original[self.body_at:]
-        else:
-            text = self.original + "\n_BENCH_EDIT = %d\n" % self.count
+        text = self.pattern.sub(lambda m: m.group(1) + str(self.count), self.original)
         with open(self.path, "w", encoding="utf-8") as f:
             f.write(text)
 
@@ -560,6 +577,7 @@ def main(argv=None):
         return 1
     env = run_env(venv, runtime_dir)
     sides = {"plain": os.path.join(venv, "bin", "pytest")}
+    plain_projects = {name: ensure_copy(path) for name, path in projects.items()}
     if not args.plain_only:
         sides["pytestd"] = shim_bin
         # Daemons left over from an interrupted run may serve stale code.
@@ -572,17 +590,18 @@ def main(argv=None):
     try:
         for key in args.cases:
             project, argv_tail, desc = CASES[key]
-            editor = Editor(projects[project], *EDITED[key]) if key in EDITED else None
+            dirs = {"plain": plain_projects[project], "pytestd": projects[project]}
+            editors = {side: Editor(dirs[side], *EDITED[key]) for side in sides} if key in EDITED else {}
             hooks = {}
-            if editor:
-                hooks["edit"] = editor.edit
+            if editors:
+                hooks["edits"] = {side: editor.edit for side, editor in editors.items()}
                 if "pytestd" in sides:
                     hooks["settle"] = lambda d=projects[project]: wait_for_clean_host(pytestd_bin, d, env)
             try:
-                results[key] = measure_case(key, projects[project], argv_tail, desc, sides, env, args.runs,
+                results[key] = measure_case(key, dirs, argv_tail, desc, sides, env, args.runs,
                                             warmup_plain=1, warmup_pytestd=args.warmup, **hooks)
             finally:
-                if editor:
+                for editor in editors.values():
                     editor.restore()
     except BenchError as e:
         failure = e

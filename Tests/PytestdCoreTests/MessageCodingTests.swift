@@ -5,6 +5,7 @@ import XCTest
 /// Property-style: random messages survive encode → frame → split into arbitrary chunks → decode.
 final class MessageCodingTests: XCTestCase {
     private var generator = SeededGenerator(seed: 0x5eed)
+    private var samples = MessageSamples(seed: 0x5eed)
 
     func testEveryMessageKindRoundTrips() throws {
         for message in sampleMessages() {
@@ -86,38 +87,9 @@ final class MessageCodingTests: XCTestCase {
         XCTAssertEqual(Message.reloadStarted(pid: 1).descriptorCount, 1)
     }
 
-    // MARK: Generators
-
-    private func sampleMessages() -> [Message] {
-        [
-            .run(randomRequest()), .forwardSignal(2), .control(.waitUntilReady, managerIdentity: "1:2:3.4"),
-            .fallback(reason: "no libpython"), .finished(.exited(5), childSeconds: 0.25), .finished(.signaled(11), childSeconds: 0),
-            .refused(reason: "stopping"), .status([StatusField("pid", "1"), StatusField("state", "ready")]),
-            .acknowledged, .superseded, .bypass, .startRun(id: .max, randomRequest()),
-            .hostReady(HostReport(pythonVersion: "3.11.7", pytestVersion: "9.0", loadedFiles: [[0x2f, 0xff]], modules: [Array("m=/p/m.py".utf8)], importEdges: [Array("a>b".utf8)], environmentReads: [Array("A=1".utf8), Array("B".utf8)], readsWholeEnvironment: true, warmupSeconds: 1.5, warmupNote: "")),
-            .reload(ReloadOrder(steps: [["model"], ["a", "b"], []], evict: ["test_x"], changed: ["model", "test_x"],
-                                causes: [["model"], ["model"], [], ["model", "test_x"]])), .reloadStarted(pid: 42),
-            .hostFailed(reason: "x"), .runStarted(id: 7, pid: 1234), .runFinished(id: 7, .signaled(9), childSeconds: 1e-3),
-        ]
-    }
-
-    private func randomMessage() -> Message {
-        let samples = sampleMessages()
-        return Bool.random(using: &generator) ? .run(randomRequest()) : samples[Int.random(in: 0..<samples.count, using: &generator)]
-    }
-
-    private func randomBytes(maxCount: Int = 40) -> Bytes {
-        (0..<Int.random(in: 0...maxCount, using: &generator)).map { _ in UInt8.random(in: 1...255, using: &generator) }
-    }
-
-    private func randomRequest() -> RunRequest {
-        RunRequest(
-            argv: (0..<Int.random(in: 0...6, using: &generator)).map { _ in randomBytes() },
-            workingDirectory: randomBytes(), environment: (0..<Int.random(in: 0...20, using: &generator)).map { _ in randomBytes() },
-            style: Bool.random(using: &generator) ? .module : .consoleScript,
-            umask: UInt32.random(in: 0...0o777, using: &generator), scriptPath: randomBytes(),
-            managerIdentity: "id")
-    }
+    private func sampleMessages() -> [Message] { samples.everyCase() }
+    private func randomMessage() -> Message { samples.randomMessage() }
+    private func randomRequest() -> RunRequest { samples.randomRequest() }
 }
 
 /// A deterministic generator, so a failing property case reproduces.

@@ -500,12 +500,18 @@ class Pair:
             shutil.rmtree(cache, ignore_errors=True)
 
     def run_both(self, *args, env_extra=None, cwd=None, invocation="script", venv=None,
-                 timeout=H.DEFAULT_TIMEOUT):
-        plain = self.p.pytest(*args, via="plain", env_extra=env_extra, cwd=cwd, invocation=invocation,
-                              venv=venv, timeout=timeout)
+                 timeout=H.DEFAULT_TIMEOUT, daemon_first=False):
+        """`daemon_first`: right after an edit, before a clean host could be ready (reload tests)."""
+        def plain():
+            return self.p.pytest(*args, via="plain", env_extra=env_extra, cwd=cwd, invocation=invocation,
+                                 venv=venv, timeout=timeout)
+        if not daemon_first:
+            plain_result = plain()
         daemon = self.d.pytest(*args, via="pytestd", env_extra=env_extra, cwd=cwd, invocation=invocation,
                                venv=venv, timeout=timeout)
-        return plain, daemon
+        if daemon_first:
+            plain_result = plain()
+        return plain_result, daemon
 
     def compare(self, *args, full_output=False, **kw):
         plain, daemon = self.run_both(*args, **kw)

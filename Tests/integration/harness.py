@@ -386,3 +386,39 @@ def status_pids(status: dict) -> list:
         if k == "pid" or k.endswith(" pid") or k.endswith(" pids") or k == "pids":
             pids += [int(x) for x in re.findall(r"\d+", v)]
     return pids
+
+
+# Status assertions prove that *this* edit took *that* path: the edit's change set is new, the reload
+# or fallback names it, and the last run was served by the host it produced. A `last reload` line
+# alone may be an earlier edit's.
+
+def change_set_id(status: dict) -> int:
+    """The id of the last change set `pytestd status` shows; 0 before the first."""
+    m = re.match(r"#(\d+) ", status.get("last change set", ""))
+    return int(m[1]) if m else 0
+
+
+def reload_after(project, before: int) -> str:
+    """The `last reload` line of the edit saved after change set `before`, served the last run."""
+    status = project.status()
+    change_set = change_set_id(status)
+    assert change_set > before, f"the edit made no change set after #{before}: {status}"
+    m = re.match(r"generation (\d+) from \d+, change set #(\d+): ", status.get("last reload", ""))
+    assert m and int(m[2]) == change_set, f"the last reload is not of change set #{change_set}: {status}"
+    assert status.get("last run") == f"served by generation {m[1]}", \
+        f"the last run was not served by that reload: {status}"
+    return status["last reload"]
+
+
+def fallback_after(project, before: int) -> str:
+    """The `last fallback` line of the edit saved after change set `before`; the last run was served
+    by a clean host."""
+    status = project.status()
+    change_set = change_set_id(status)
+    assert change_set > before, f"the edit made no change set after #{before}: {status}"
+    fallback = status.get("last fallback", "")
+    assert fallback.endswith(f"(change set #{change_set})"), f"the last fallback is not of change set #{change_set}: {status}"
+    generation = status.get("host generation", "").split(" ")[0]
+    assert status.get("host generation", "").endswith("(clean)") and status.get("last run") == f"served by generation {generation}", \
+        f"the last run was not served by the clean host: {status}"
+    return fallback

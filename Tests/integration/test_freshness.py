@@ -244,4 +244,5 @@ def test_an_upgraded_interpreter_gets_a_new_template(ctx, needs_daemon):
     assert r.rc == 0 and "1 passed" in r.out, r.describe()
     status = project.status(venv=venv)
     assert status["host generation"] != generation, status
+    assert status["last run"] == f"served by generation {status['host generation'].split()[0]}", status
     assert "python" in status["last retirement"], status

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+import harness as H
 from conftest import PYPROJECT
 
 pytestmark = pytest.mark.usefixtures("needs_daemon")
@@ -64,23 +65,21 @@ PICTURE = {
 }
 
 
-def _reload_of(project):
-    return project.status().get("last reload", "")
-
-
 def _warm_pair(ctx, files, label):
     """A pytestd/plain pair, compared once, with its warm host ready."""
     pair = ctx.pair(files, label=label)
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
     assert pair.d.cli("start").rc == 0
     return pair
 
 
 def _edit(pair, path, old, new):
-    """Saves `path` in both projects with `old` replaced by `new`."""
+    """Saves `path` in both projects with `old` replaced by `new`; returns the change set id before."""
+    before = H.change_set_id(pair.d.status())
     text = pair.d.path(path).read_text()
     assert old in text, f"{old!r} not in {path}"
     pair.write(path, text.replace(old, new))
+    return before
 
 
 @pytest.fixture
@@ -89,37 +88,38 @@ def picture(ctx):
 
 
 def test_editing_model_reloads_model_then_view_and_evicts_the_test(picture):
-    _edit(picture, "src/app/model.py", "VALUE = 1", "VALUE = 2")
-    picture.compare("-q")
-    reload = _reload_of(picture.d)
+    before = _edit(picture, "src/app/model.py", "VALUE = 1", "VALUE = 2")
+    picture.compare("-q", daemon_first=True)
+    reload = H.reload_after(picture.d, before)
     assert "reloaded app.model" in reload and reload.index("app.model") < reload.index("app.view"), reload
 
 
 def test_editing_view_reloads_only_view(picture):
-    _edit(picture, "src/app/view.py", "def render():", "PREFIX = 'w'\n\ndef render():")
-    picture.compare("-q")
-    reload = _reload_of(picture.d)
+    before = _edit(picture, "src/app/view.py", "def render():", "PREFIX = 'w'\n\ndef render():")
+    picture.compare("-q", daemon_first=True)
+    reload = H.reload_after(picture.d, before)
     assert "reloaded app.view" in reload and "app.model" not in reload, reload
 
 
 def test_a_function_body_edit_is_patched_in_place_and_importers_see_it(picture):
     """`view` and the test module hold `helper` and `render` by from-import: both see the new code
     without executing anything again."""
-    _edit(picture, "src/app/model.py", 'return "h1"', 'return "h2"')
-    picture.compare("-q")
-    assert "patched in place: app.model (1 functions" in _reload_of(picture.d)
-    _edit(picture, "src/app/view.py", 'f"v{VALUE}"', 'f"w{VALUE}"')
-    picture.compare("-q")
-    assert "patched in place: app.view (1 functions" in _reload_of(picture.d)
+    before = _edit(picture, "src/app/model.py", 'return "h1"', 'return "h2"')
+    picture.compare("-q", daemon_first=True)
+    assert "patched in place: app.model (1 functions" in H.reload_after(picture.d, before)
+    before = _edit(picture, "src/app/view.py", 'f"v{VALUE}"', 'f"w{VALUE}"')
+    picture.compare("-q", daemon_first=True)
+    assert "patched in place: app.view (1 functions" in H.reload_after(picture.d, before)
 
 
 def test_editing_the_test_needs_no_reload(picture):
     """Test modules are imported afresh by every run: the template has nothing to reload."""
     picture.compare("-q")
     generation = picture.d.status()["host generation"]
-    picture.write("tests/test_view.py", picture.d.path("tests/test_view.py").read_text() + "\ndef test_new():\n    assert False\n")
-    picture.compare("-q")
-    assert picture.d.status()["host generation"] == generation
+    before = _edit(picture, "tests/test_view.py", "def test_render():", "def test_new():\n    assert False\n\ndef test_render():")
+    picture.compare("-q", daemon_first=True)
+    status = picture.d.status()
+    assert H.change_set_id(status) == before and status["host generation"] == generation, status
 
 
 @pytest.mark.parametrize("old, new", [
@@ -133,20 +133,22 @@ def test_model_edits_give_plain_pytests_results(picture, old, new):
     text = picture.d.path("src/app/model.py").read_text()
     assert old in text
     picture.write("src/app/model.py", text.replace(old, new))
-    picture.compare("-q")
+    picture.compare("-q", daemon_first=True)
     picture.write("src/app/model.py", text)
-    picture.compare("-q")
+    picture.compare("-q", daemon_first=True)
 
 
 def test_an_edit_is_served_before_a_clean_host_could_be(picture):
     text = picture.d.path("src/app/model.py").read_text()
     durations = []
     for value in (5, 6, 7):
+        before = H.change_set_id(picture.d.status())
         picture.write("src/app/model.py", text.replace("VALUE = 1", f"VALUE = {value}"))
         started = time.monotonic()
         r = picture.d.pytest("-q")
         durations.append(time.monotonic() - started)
         assert r.rc == 1 and "1 failed, 3 passed" in r.out, r.describe()
+        H.reload_after(picture.d, before)
     assert min(durations) < 0.8, f"every run waited for a clean host: {durations}"
 
 
@@ -197,25 +199,24 @@ def forget_tasks(module):
 
 def _edit_send(pair):
     """A new module constant as well as a new body: the module must execute again (not in place)."""
-    _edit(pair, "src/app/tasks.py", '@task("send")\ndef send():\n    return "sent v1"',
+    return _edit(pair, "src/app/tasks.py", '@task("send")\ndef send():\n    return "sent v1"',
           'VERSION = "sent v2"\n\n@task("send")\ndef send():\n    return VERSION')
 
 
 def test_registering_decorator_without_a_patch_falls_back_and_names_the_module(ctx):
     pair = _warm_pair(ctx, REGISTRY, "registry")
-    _edit_send(pair)
-    pair.compare("-q")
-    fallback = pair.d.status()["last fallback"]
+    before = _edit_send(pair)
+    pair.compare("-q", daemon_first=True)
+    fallback = H.fallback_after(pair.d, before)
     assert "reload of app.tasks failed: ValueError" in fallback and "reload patch" in fallback, fallback
 
 
 def test_registering_decorator_with_a_patch_reloads(ctx):
     files = dict(REGISTRY, **{"pytestd_patches/tasks.py": PATCH})
     pair = _warm_pair(ctx, files, "patched")
-    _edit_send(pair)
-    pair.compare("-q")
-    status = pair.d.status()
-    assert "app.tasks" in status["last reload"] and status["last fallback"] == "none", status
+    before = _edit_send(pair)
+    pair.compare("-q", daemon_first=True)
+    assert "reloaded app.tasks" in H.reload_after(pair.d, before)
 
 
 def test_a_registry_holding_old_code_is_detected(ctx):
@@ -238,9 +239,9 @@ def test_a_registry_holding_old_code_is_detected(ctx):
             assert [f() for f in TASKS.values()] == ["sent v1"]
     '''
     pair = _warm_pair(ctx, files, "holder")
-    _edit_send(pair)
-    pair.compare("-q")
-    fallback = pair.d.status()["last fallback"]
+    before = _edit_send(pair)
+    pair.compare("-q", daemon_first=True)
+    fallback = H.fallback_after(pair.d, before)
     assert "still referenced by" in fallback and "app.tasks.send" in fallback, fallback
 
 
@@ -261,7 +262,7 @@ def test_package_conftest_fixture_edit_is_seen(ctx):
     }
     pair = _warm_pair(ctx, files, "pkgconftest")
     _edit(pair, "tests/conftest.py", "return 1", "return 2")
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
 
 
 def test_thirty_files_saved_at_once(ctx):
@@ -279,7 +280,7 @@ def test_thirty_files_saved_at_once(ctx):
     pair = _warm_pair(ctx, files, "thirty")
     for i in range(30):
         pair.write(f"src/mods/m{i}.py", f"VALUE = {i + (i % 3 == 0)}\n")
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
 
 
 def test_restart_on_globs_send_changes_the_tracking_cannot_see_to_a_clean_host(ctx):
@@ -292,10 +293,10 @@ def test_restart_on_globs_send_changes_the_tracking_cannot_see_to_a_clean_host(c
         "tests/test_mode.py": "from mode import MODE\n\ndef test_mode():\n    assert MODE == 'one'\n",
     }
     pair = _warm_pair(ctx, files, "restarton")
-    pair.write("data/mode.txt", "two\n")
-    plain, _ = pair.compare("-q")
+    before = _edit(pair, "data/mode.txt", "one", "two")
+    plain, _ = pair.compare("-q", daemon_first=True)
     assert plain.rc == 1
-    assert "restart_on" in pair.d.status()["last fallback"]
+    assert "restart_on" in H.fallback_after(pair.d, before)
 
 
 def test_a_dynamic_import_the_scanner_cannot_see_is_reloaded_too(ctx):
@@ -315,11 +316,10 @@ def test_a_dynamic_import_the_scanner_cannot_see_is_reloaded_too(ctx):
         "tests/test_plugins.py": "from app.plugins import ANSWER\n\ndef test_answer():\n    assert ANSWER() == 1\n",
     }
     pair = _warm_pair(ctx, files, "dynamic")
-    pair.write("src/app/impl.py", "ANSWER = 2\n\ndef answer():\n    return ANSWER\n")
-    plain, _ = pair.compare("-q")
+    before = _edit(pair, "src/app/impl.py", "def answer():\n    return 1\n", "ANSWER = 2\n\ndef answer():\n    return ANSWER\n")
+    plain, _ = pair.compare("-q", daemon_first=True)
     assert plain.rc == 1
-    status = pair.d.status()
-    assert "app.plugins" in status["last reload"] and status["last fallback"] == "none", status
+    assert "app.plugins" in H.reload_after(pair.d, before)
 
 
 GRAPH = {
@@ -354,10 +354,10 @@ GRAPH = {
 ])
 def test_diamonds_and_import_cycles_reload_whole_and_in_order(ctx, path, old, new, reloaded):
     pair = _warm_pair(ctx, GRAPH, "graph")
-    _edit(pair, path, old, new)
-    plain, _ = pair.compare("-q")
+    before = _edit(pair, path, old, new)
+    plain, _ = pair.compare("-q", daemon_first=True)
     assert plain.rc == 1
-    reload = pair.d.status()["last reload"]
+    reload = H.reload_after(pair.d, before)
     positions = [reload.find(name) for name in reloaded]
     assert -1 not in positions and positions[0] == min(positions), reload
     if path.endswith("base.py"):
@@ -402,7 +402,8 @@ def test_never_reload_waits_for_a_clean_host_and_after_fork_runs_in_every_run(ct
     ''')
     assert project.pytest("-q", "tests/test_forked.py").rc == 0
     assert state.read_text().isdigit(), "the after_fork hook did not run in the run child"
+    before = H.change_set_id(project.status())
     project.write("src/settings.py", "MODE = 'two'\n")
     r = project.pytest("-q", "tests/test_settings.py")
     assert r.rc == 1 and "1 failed, 1 passed" in r.out, r.describe()
-    assert "never_reload" in project.status()["last fallback"]
+    assert "never_reload" in H.fallback_after(project, before)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+import harness as H
 from conftest import PYPROJECT
 
 pytestmark = pytest.mark.usefixtures("needs_daemon")
@@ -167,7 +168,7 @@ NOT_IN_PLACE = [
 
 def _warm_pair(ctx, venv="3.11"):
     pair = ctx.pair(FILES, venv=venv, label="inplace")
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
     assert pair.d.cli("start").rc == 0
     return pair
 
@@ -185,9 +186,12 @@ def _settle(pair):
 
 
 def _edit(pair, path, old, new):
+    """Saves the edit in both projects; returns the change set id before it."""
+    before = H.change_set_id(pair.d.status())
     text = pair.d.path(path).read_text()
     assert text.count(old) == 1, f"{old!r} must occur once"
     pair.write(path, text.replace(old, new))
+    return before
 
 
 @pytest.fixture(scope="module")
@@ -198,53 +202,53 @@ def pair(module_ctx):
 @pytest.mark.parametrize("path, old, new", IN_PLACE)
 def test_body_edits_are_patched_in_place_with_plain_pytests_output(pair, path, old, new):
     _settle(pair)
-    _edit(pair, path, old, new)
+    before = _edit(pair, path, old, new)
     try:
-        pair.compare("-q", full_output=True)
-        reload = pair.d.status()["last reload"]
+        pair.compare("-q", full_output=True, daemon_first=True)
+        reload = H.reload_after(pair.d, before)
         assert "patched in place: app.core" in reload, reload
     finally:
         _edit(pair, path, new, old)
-    pair.compare("-q", full_output=True)
+    pair.compare("-q", full_output=True, daemon_first=True)
 
 
 @pytest.mark.parametrize("path, old, new, reason", NOT_IN_PLACE)
 def test_edits_whose_effects_may_outlive_the_code_execute_again(pair, path, old, new, reason):
     _settle(pair)
-    _edit(pair, path, old, new)
+    before = _edit(pair, path, old, new)
     try:
-        pair.compare("-q", full_output=True)
-        reload = pair.d.status()["last reload"]
+        pair.compare("-q", full_output=True, daemon_first=True)
+        reload = H.reload_after(pair.d, before)
         assert "not in place" in reload and reason in reload, reload
     finally:
         _edit(pair, path, new, old)
-    pair.compare("-q", full_output=True)
+    pair.compare("-q", full_output=True, daemon_first=True)
 
 
 @pytest.mark.parametrize("version", ["3.9", "3.13"])
 def test_other_pythons_know_what_ran_during_the_warm_up(ctx, version):
     """3.9 records with the C profile hook, 3.13 with sys.monitoring (and moves __firstlineno__)."""
     pair = _warm_pair(ctx, version)
-    _edit(pair, CORE, "import functools\n", "import functools\n# moved\n")
-    pair.compare("-q", full_output=True)
-    assert "patched in place: app.core" in pair.d.status()["last reload"]
-    _edit(pair, CORE, "return x * 2", "return x * 3")
-    pair.compare("-q", full_output=True)
-    assert "ran during the warm-up" in pair.d.status()["last reload"]
+    before = _edit(pair, CORE, "import functools\n", "import functools\n# moved\n")
+    pair.compare("-q", full_output=True, daemon_first=True)
+    assert "patched in place: app.core" in H.reload_after(pair.d, before)
+    before = _edit(pair, CORE, "return x * 2", "return x * 3")
+    pair.compare("-q", full_output=True, daemon_first=True)
+    assert "ran during the warm-up" in H.reload_after(pair.d, before)
     _settle(pair)
-    _edit(pair, CORE, 'return "w1"', 'return "w3"')
-    pair.compare("-q", full_output=True)
-    assert "patched in place: app.core" in pair.d.status()["last reload"]
+    before = _edit(pair, CORE, 'return "w1"', 'return "w3"')
+    pair.compare("-q", full_output=True, daemon_first=True)
+    assert "patched in place: app.core" in H.reload_after(pair.d, before)
 
 
 def test_patching_in_place_can_be_turned_off(ctx):
     files = dict(FILES, **{"pyproject.toml": PYPROJECT + "\n[tool.pytestd]\npatch_in_place = false\n"})
     pair = ctx.pair(files, label="inplaceoff")
-    pair.compare("-q")
+    pair.compare("-q", daemon_first=True)
     assert pair.d.cli("start").rc == 0
-    _edit(pair, CORE, 'return "w1"', 'return "w2"')
-    pair.compare("-q", full_output=True)
-    reload = pair.d.status()["last reload"]
+    before = _edit(pair, CORE, 'return "w1"', 'return "w2"')
+    pair.compare("-q", full_output=True, daemon_first=True)
+    reload = H.reload_after(pair.d, before)
     assert "reloaded app.core" in reload and "patch_in_place = false" in reload, reload
 
 
@@ -253,14 +257,14 @@ def test_with_a_top_level_edit_elsewhere_only_that_module_and_its_importers_exec
     importers do not."""
     user = "src/app/user.py"
     _settle(pair)
-    _edit(pair, CORE, 'return "w1"', 'return "w2"')
+    before = _edit(pair, CORE, 'return "w1"', 'return "w2"')
     _edit(pair, user, "def use():", "OFFSET = 0\n\ndef use():")
     try:
-        pair.compare("-q", full_output=True)
-        reload = pair.d.status()["last reload"]
+        pair.compare("-q", full_output=True, daemon_first=True)
+        reload = H.reload_after(pair.d, before)
         assert "patched in place: app.core" in reload and "reloaded app.user" in reload, reload
         assert "reloaded app.core" not in reload and "app.extra" not in reload, reload
     finally:
         _edit(pair, CORE, 'return "w2"', 'return "w1"')
         _edit(pair, user, "OFFSET = 0\n\ndef use():", "def use():")
-    pair.compare("-q", full_output=True)
+    pair.compare("-q", full_output=True, daemon_first=True)

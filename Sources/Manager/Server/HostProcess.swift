@@ -16,6 +16,8 @@ final class HostProcess {
     let environment: [String]
     /// For a reloaded template: the clean generation it was forked from, and what it reloads.
     var reloadedFrom: (generation: Int, order: ReloadOrder)?
+    /// For a reloaded template: the id of the newest change set it applies.
+    var changeSet = 0
     let startedAt = monotonicSeconds()
     var state = State.warming
     var freshness = Freshness()
@@ -33,6 +35,7 @@ final class HostProcess {
 
     struct PendingReload {
         var order: ReloadOrder
+        var changeSet: Int
         var changes: [String] = []
         var abandoned = false
     }

@@ -51,11 +51,13 @@ extension ManagerServer {
         }
         guard needsCleanHost != nil || !changedModules.isEmpty else { return }
         lastChangeSet = changedModules.keys.sorted().map(relative) + (needsCleanHost.map { [$0] } ?? [])
+        changeSets += 1
         // The clean host, always; one that is still warming may have read the old files.
         if let host = warming { abandonWarming(host, because: "files changed while it was warming") }
         scheduleWarm(after: Self.coalescingDelay)
         if let reason = needsCleanHost {
             lastFallback = "\(reason): not reloadable, waiting for a clean host"
+            lastFallbackChangeSet = changeSets
             if let host = reloading { abandonReload(host, because: reason) }
             abandonPendingReloads()
             for host in [active, pristine].compactMap({ $0 }) { retire(host, because: reason) }

@@ -65,7 +65,7 @@ extension ManagerServer {
                 return
             }
             if let base = host.reloadedFrom {
-                lastReload = "generation \(host.generation) from \(base.generation): \(report.warmupNote) (\(String(format2: report.warmupSeconds)) s)"
+                lastReload = "generation \(host.generation) from \(base.generation), change set #\(host.changeSet): \(report.warmupNote) (\(String(format2: report.warmupSeconds)) s)"
                 ManagerLog.write("reloaded template \(host.pid): \(report.warmupNote)")
             } else {
                 for old in hosts where old !== host && old.retiredBecause == nil && old.isReady {
@@ -105,6 +105,7 @@ extension ManagerServer {
             host.runsInFlight -= 1
             host.runsServed += 1
             runsServed += 1
+            lastRunGeneration = host.generation
             lastActivity = monotonicSeconds()
             if let client = client(runningAs: id) {
                 client.reply(.finished(outcome, childSeconds: childSeconds))
@@ -199,10 +200,11 @@ extension ManagerServer {
         abandonPendingReloads()
         do {
             try base.channel.send(.reload(order))
-            base.pendingReloads.append(HostProcess.PendingReload(order: order))
+            base.pendingReloads.append(HostProcess.PendingReload(order: order, changeSet: changeSets))
             ManagerLog.write("reloading \(order.steps.map { $0.joined(separator: "+") }) evicting \(order.evict)")
         } catch {
             lastFallback = "cannot reach the pristine host: \(error)"
+            lastFallbackChangeSet = changeSets
         }
     }
 
@@ -219,6 +221,7 @@ extension ManagerServer {
         generation += 1
         let host = HostProcess(pid: pid, channel: channel, generation: generation, environment: base.environment)
         host.reloadedFrom = (base.generation, pending.order)
+        host.changeSet = pending.changeSet
         host.changesWhileWarming = pending.changes
         hosts.append(host)
         reloading = host
@@ -227,6 +230,7 @@ extension ManagerServer {
     func reloadFailed(_ host: HostProcess, reason: String) {
         let eta = warming.map { " — clean host ready in ~\(Int(max(1, estimatedWarmup() - (monotonicSeconds() - $0.startedAt)).rounded())) s" } ?? ""
         lastFallback = "\(reason)\(eta)"
+        lastFallbackChangeSet = host.changeSet
         ManagerLog.write("reload failed: \(reason)")
         if reloading === host { reloading = nil }
         terminate(host)

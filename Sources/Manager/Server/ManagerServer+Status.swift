@@ -33,9 +33,10 @@ extension ManagerServer {
         if let host = reloading { fields.append(StatusField("reloading host pid", "\(host.pid)")) }
         if let modules { fields.append(StatusField("import graph", "\(modules.count) project modules")) }
         fields += [
-            StatusField("last change set", lastChangeSet.isEmpty ? "none" : lastChangeSet.joined(separator: ", ")),
+            StatusField("last change set", lastChangeSet.isEmpty ? "none" : "#\(changeSets) \(lastChangeSet.joined(separator: ", "))"),
             StatusField("last reload", lastReload ?? "none"),
-            StatusField("last fallback", lastFallback ?? "none"),
+            StatusField("last fallback", lastFallback.map { lastFallbackChangeSet > 0 ? "\($0) (change set #\(lastFallbackChangeSet))" : $0 } ?? "none"),
+            StatusField("last run", lastRunGeneration.map { "served by generation \($0)" } ?? "none"),
             StatusField("last retirement", lastRetirement ?? "none"),
         ]
         if let reason = watcher.incompleteReason { fields.append(StatusField("watching", "incomplete: \(reason)")) }

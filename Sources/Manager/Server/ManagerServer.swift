@@ -41,8 +41,13 @@ final class ManagerServer {
     /// Modules changed since `pristine` was built: each reload applies all of them to it.
     var changedSincePristine: Set<String> = []
     var lastChangeSet: [String] = []
+    /// How many change sets there were: the last one's id, which status ties reloads and fallbacks to.
+    var changeSets = 0
     var lastReload: String?
     var lastFallback: String?
+    var lastFallbackChangeSet = 0
+    /// The generation of the host that served the last finished run.
+    var lastRunGeneration: Int?
     /// The last host failure; cleared by a file change or `pytestd restart`, which retry.
     var hostFailure: String?
     var clients: [Int32: ClientConnection] = [:]

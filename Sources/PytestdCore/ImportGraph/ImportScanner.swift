@@ -23,8 +23,10 @@
 ///
 /// Not handled: the `level` and `fromlist` arguments of `__import__` (the name is taken as
 /// absolute, the list is not read), submodules a `from x import *` pulls in through `__all__`,
-/// and files with old Mac (`\r`-only) line ends. Checked against Python's own `ast` on the
-/// standard library and a venv of popular packages (6,500 files): the same edges, kinds and lines.
+/// and files with old Mac (`\r`-only) line ends. Checked against Python's own `ast` in CI
+/// (`Tests/integration/test_import_scanner.py`, through the hidden `pytestd imports` verb): every
+/// file of the three test interpreters' installations and venvs, ~17,000 files, the same edges,
+/// kinds and lines.
 public struct ImportScanner: Sendable {
     /// The dotted name of the module being scanned (`a.b` for `a/b.py` and for `a/b/__init__.py`).
     public var moduleName: String

@@ -1,0 +1,40 @@
+@testable import PytestdCore
+
+/// Messages for the coding tests: one or more of every `Message` case, and random run requests.
+struct MessageSamples {
+    private var generator: SeededGenerator
+
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+
+    /// At least one message of every case (`MessageDecoderFuzzTests` proves none is missing).
+    mutating func everyCase() -> [Message] {
+        [
+            .run(randomRequest()), .forwardSignal(2), .control(.waitUntilReady, managerIdentity: "1:2:3.4"),
+            .fallback(reason: "no libpython"), .finished(.exited(5), childSeconds: 0.25), .finished(.signaled(11), childSeconds: 0),
+            .refused(reason: "stopping"), .status([StatusField("pid", "1"), StatusField("state", "ready")]),
+            .acknowledged, .superseded, .bypass, .startRun(id: .max, randomRequest()),
+            .hostReady(HostReport(pythonVersion: "3.11.7", pytestVersion: "9.0", loadedFiles: [[0x2f, 0xff]], modules: [Array("m=/p/m.py".utf8)], importEdges: [Array("a>b".utf8)], environmentReads: [Array("A=1".utf8), Array("B".utf8)], readsWholeEnvironment: true, warmupSeconds: 1.5, warmupNote: "")),
+            .reload(ReloadOrder(steps: [["model"], ["a", "b"], []], evict: ["test_x"], changed: ["model", "test_x"],
+                                causes: [["model"], ["model"], [], ["model", "test_x"]])), .reloadStarted(pid: 42),
+            .hostFailed(reason: "x"), .runStarted(id: 7, pid: 1234), .runFinished(id: 7, .signaled(9), childSeconds: 1e-3),
+        ]
+    }
+
+    mutating func randomMessage() -> Message {
+        let samples = everyCase()
+        return Bool.random(using: &generator) ? .run(randomRequest()) : samples[Int.random(in: 0..<samples.count, using: &generator)]
+    }
+
+    mutating func randomBytes(maxCount: Int = 40) -> Bytes {
+        (0..<Int.random(in: 0...maxCount, using: &generator)).map { _ in UInt8.random(in: 1...255, using: &generator) }
+    }
+
+    mutating func randomRequest() -> RunRequest {
+        RunRequest(
+            argv: (0..<Int.random(in: 0...6, using: &generator)).map { _ in randomBytes() },
+            workingDirectory: randomBytes(), environment: (0..<Int.random(in: 0...20, using: &generator)).map { _ in randomBytes() },
+            style: Bool.random(using: &generator) ? .module : .consoleScript,
+            umask: UInt32.random(in: 0...0o777, using: &generator), scriptPath: randomBytes(),
+            managerIdentity: "id")
+    }
+}
