@@ -32,7 +32,8 @@ public enum ShimInvocation {
         let client: ManagerClient
         do {
             identity = try ProjectIdentity.resolve(
-                directory: cwd, environment: environment, realPytest: real.script, configuredPython: configuredPython)
+                arguments: Array(arguments.dropFirst()), directory: cwd, environment: environment,
+                realPytest: real.script, configuredPython: configuredPython)
             real.interpreter = identity.interpreter
             client = ManagerClient(
                 identity: identity, runtime: try RuntimeDirectory.resolve(environment: environment),
