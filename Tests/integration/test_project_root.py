@@ -184,17 +184,19 @@ def test_run_from_the_parent_directory_is_served_by_the_apps_manager(ctx, needs_
     assert plain.rc == 1 and "1 failed, 1 passed" in plain.out and plain.outcomes, plain.describe()
 
     app = pair.d.root / "app"
-    shown = fields(pair.d.cli("project", "--", "app/tests/test_x.py").out)
-    assert shown["rootdir"] == str(app) and shown["configfile"] == str(app / "pyproject.toml"), shown
-    assert "running" in shown["manager"] and "not running" not in shown["manager"], shown
-    status = H.parse_status(H.run_command([ctx.bins.cli, "status"], app, pair.d.env()).out)
-    assert status.get("root") == str(app) and status.get("configfile") == str(app / "pyproject.toml"), status
-    started = H.run_command([ctx.bins.cli, "start"], app, pair.d.env(), timeout=120)
-    assert started.rc == 0, started.describe()
-    assert not (pair.d.root / "other" / "IMPORTED").exists(), "the warm-up collected outside the project"
-
-    served = pair.d.pytest("app/tests/test_x.py", "-q", env_extra={"PYTESTD_TIMING": "1"})
-    assert "pytestd: run child" in served.err and served.outcomes == plain.outcomes, served.describe()
+    try:
+        served = pair.d.pytest("app/tests/test_x.py", "-q", env_extra={"PYTESTD_TIMING": "1"})
+        assert "pytestd: run child" in served.err and served.outcomes == plain.outcomes, served.describe()
+        assert not (pair.d.root / "other" / "IMPORTED").exists(), "the warm-up collected outside the project"
+        status = H.run_command([ctx.bins.cli, "status"], app, pair.d.env())
+        fields_ = H.parse_status(status.out)
+        assert fields_.get("root") == str(app) and fields_.get("configfile") == str(app / "pyproject.toml"), status.describe()
+        assert int(fields_["runs"]) == 2, status.describe()
+        shown = fields(pair.d.cli("project", "--", "app/tests/test_x.py").out)
+        assert shown["rootdir"] == str(app) and shown["configfile"] == str(app / "pyproject.toml"), shown
+        assert shown["manager"].endswith("(running)"), shown
+    finally:
+        H.run_command([ctx.bins.cli, "stop"], app, pair.d.env())
 
 
 def test_arguments_spanning_two_projects_run_under_plain_pytest_with_a_note(ctx, needs_daemon):

@@ -5,7 +5,7 @@ public enum ConfigurationText {
     /// whose text before any `#`/`;` ends with `]`.
     public static func iniSections(in text: String) -> Set<String> {
         var sections = Set<String>()
-        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
             var line = Substring(rawLine)
             if line.first == "\u{FEFF}" { line = line.dropFirst() }
             guard line.first == "[" else { continue }

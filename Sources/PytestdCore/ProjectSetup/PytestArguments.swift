@@ -205,9 +205,8 @@ public struct PytestArguments: Equatable {
             }
             let path = String(word.dropFirst())
             guard let text = readFile(path) else { throw Rejected(description: "cannot read arguments from \(path)") }
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-                $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-            }
+            // `str.splitlines()`: any line break ends a line.
+            var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
             if lines.last == "" { lines.removeLast() }
             result += try expandFileArguments(lines, readFile: readFile)
         }

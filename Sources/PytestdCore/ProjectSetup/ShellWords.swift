@@ -22,7 +22,7 @@ public enum ShellWords {
                 } else {
                     word.append(c)
                 }
-            } else if c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\u{0B}" || c == "\u{0C}" {
+            } else if c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\r\n" {
                 if inWord { words.append(word) }
                 word = ""
                 inWord = false
