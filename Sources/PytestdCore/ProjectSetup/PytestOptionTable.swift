@@ -2,9 +2,10 @@
 /// registers it (nil: an essential plugin, which `-p no:` cannot disable).
 ///
 /// Generated, not written: `scripts/pytest_builtin_options.py` run with pytest 8.4.2 (Python 3.9) and
-/// 9.2.0 (Python 3.11), merged by hand; options only 9.x has are marked `since: 9.0` (pytest 9.0 and
-/// 9.1 were not checked). Only built-in options matter: pytest determines its rootdir before it loads
-/// any other plugin, so a third-party option's separate value counts as a path argument there too.
+/// 9.2.0 (Python 3.11), merged by hand; the two options only 9.x has are marked with the version that
+/// added them (read in the 9.0.0 and 9.1.0 sources). Only built-in options matter: pytest determines its
+/// rootdir before it loads any other plugin, so a third-party option's separate value counts as a path
+/// argument there too.
 enum PytestOptionTable {
     static let builtIn: [PytestOption] = [
         PytestOption("-k", .one, plugin: nil),
@@ -18,7 +19,7 @@ enum PytestOptionTable {
         PytestOption("--strict", .none, plugin: nil),
         PytestOption("-W", .one, plugin: nil),
         PytestOption("--pythonwarnings", .one, plugin: nil),
-        PytestOption("--max-warnings", .one, plugin: nil, since: PytestVersion(9, 0)),
+        PytestOption("--max-warnings", .one, plugin: nil, since: PytestVersion(9, 1)),
         PytestOption("--collectonly", .none, plugin: nil),
         PytestOption("--collect-only", .none, plugin: nil),
         PytestOption("--co", .none, plugin: nil),
@@ -63,7 +64,7 @@ enum PytestOptionTable {
         PytestOption("--quiet", .none, plugin: "terminal"),
         PytestOption("--verbosity", .one, plugin: "terminal"),
         PytestOption("-r", .one, plugin: "terminal"),
-        PytestOption("--report-chars", .one, plugin: "terminal", since: PytestVersion(9, 0)),
+        PytestOption("--report-chars", .one, plugin: "terminal", since: PytestVersion(9, 1)),
         PytestOption("--disable-warnings", .none, plugin: "terminal"),
         PytestOption("--disable-pytest-warnings", .none, plugin: "terminal"),
         PytestOption("-l", .none, plugin: "terminal"),

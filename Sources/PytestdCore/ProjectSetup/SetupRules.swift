@@ -37,7 +37,7 @@ struct SetupRules {
         if let inifile = arguments.configFile, !inifile.isEmpty {
             let path = ProjectRoot.absolute(inifile, in: cwd)
             configFile = path
-            if version >= PytestVersion(9, 0) {
+            if version >= PytestVersion(9, 2) {
                 guard let kind = files.kind(path) else {
                     throw UsageError(description: "Config file '\(path)' not found")
                 }
@@ -55,6 +55,7 @@ struct SetupRules {
                     }
                 }
             } else {
+                // Before 9.2 pytest read the file by its suffix and took its directory, whatever it was.
                 let suffix = ConfigurationFile.suffix(of: path)
                 if [".ini", ".cfg", ".toml"].contains(suffix), files.read(path) == nil {
                     throw UsageError(description: "cannot read config file '\(path)'")
