@@ -38,6 +38,8 @@ public enum ShimInvocation {
             client = ManagerClient(
                 identity: identity, runtime: try RuntimeDirectory.resolve(environment: environment),
                 managerExecutable: try ManagerClient.managerExecutable(in: binDirectory))
+        } catch is PytestRejectsArguments {
+            real.exec()
         } catch {
             real.exec(note: "\(error)")
         }

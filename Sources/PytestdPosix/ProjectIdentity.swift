@@ -48,6 +48,7 @@ public struct ProjectIdentity: Equatable {
         {
         case .project(let project): root = project
         case .plainPytest(let reason): throw UserFacingError(reason)
+        case .rejected(let reason): throw PytestRejectsArguments(description: reason)
         }
         if let venv = environment["VIRTUAL_ENV"], !venv.isEmpty {
             let python = ProjectRoot.join(venv, "bin/python")
@@ -121,6 +122,12 @@ public struct ProjectIdentity: Equatable {
         }
         return executable
     }
+}
+
+/// pytest itself would refuse the invocation (a usage error found while determining its rootdir):
+/// plain pytest runs it and explains, so pytestd adds nothing.
+public struct PytestRejectsArguments: Error, CustomStringConvertible {
+    public var description: String
 }
 
 public enum PathSearch {

@@ -38,7 +38,7 @@ final class ProjectRootTests: XCTestCase {
     ) -> ProjectRoot? {
         switch resolve(tree, cwd: cwd, arguments, environment: environment, version: version) {
         case .project(let project): return project
-        case .plainPytest(let reason):
+        case .plainPytest(let reason), .rejected(let reason):
             XCTFail("plain pytest: \(reason)", file: file, line: line)
             return nil
         }
@@ -83,7 +83,7 @@ final class ProjectRootTests: XCTestCase {
     func testSectionsMustBePytests() {
         let tree = Tree(files: ["/p/a/tox.ini": "[tox]\n", "/p/a/setup.cfg": "[metadata]\n", "/p/setup.cfg": "[tool:pytest]\n"])
         XCTAssertEqual(root(tree, cwd: "/p/a")?.path, "/p")
-        guard case .plainPytest = resolve(Tree(files: ["/p/setup.cfg": "[pytest]\n"]), cwd: "/p") else {
+        guard case .rejected = resolve(Tree(files: ["/p/setup.cfg": "[pytest]\n"]), cwd: "/p") else {
             return XCTFail("pytest refuses [pytest] in setup.cfg")
         }
     }
@@ -130,7 +130,7 @@ final class ProjectRootTests: XCTestCase {
             root(tree, cwd: "/p", ["--config-file=cfg/other.ini", "--rootdir", "."]),
             ProjectRoot(path: "/p", configFile: "/p/cfg/other.ini"))
         for rejected in [["-c", "cfg/missing.ini"], ["-c", "cfg"], ["-c"], ["-c", "t.py"]] {
-            guard case .plainPytest = resolve(tree, cwd: "/p", rejected) else { return XCTFail("\(rejected) is a usage error") }
+            guard case .rejected = resolve(tree, cwd: "/p", rejected) else { return XCTFail("\(rejected) is a usage error") }
         }
     }
 
@@ -141,9 +141,9 @@ final class ProjectRootTests: XCTestCase {
             root(tree, cwd: "/p", ["--rootdir=$HERE", "a/t.py", "--confcutdir", "a"], environment: environment),
             ProjectRoot(path: "/p/a", configFile: "/p/pytest.ini", confcutdir: "/p/a"))
         XCTAssertEqual(root(tree, cwd: "/p", ["--rootdir=${HERE}/../a/."], environment: environment)?.path, "/p/a")
-        guard case .plainPytest = resolve(tree, cwd: "/p", ["--rootdir=$NOPE"]) else { return XCTFail("no such directory") }
+        guard case .rejected = resolve(tree, cwd: "/p", ["--rootdir=$NOPE"]) else { return XCTFail("no such directory") }
         XCTAssertEqual(
-            root(tree, cwd: "/p/a")?.warmupArguments, ["--rootdir=/p", "--config-file=/p/pytest.ini"])
+            root(tree, cwd: "/p/a")?.warmupArguments, ["--rootdir=/p", "-c", "/p/pytest.ini"])
     }
 
     func testAddoptsComeFirstAndFileArgumentsExpand() {
@@ -153,7 +153,7 @@ final class ProjectRootTests: XCTestCase {
         // `-p no:` is read from the command line only, so PYTEST_ADDOPTS cannot unregister an option.
         XCTAssertEqual(
             root(tree, cwd: "/p", ["--junitxml", "a"], environment: ["PYTEST_ADDOPTS": "-p no:junitxml"])?.path, "/p")
-        guard case .plainPytest = resolve(tree, cwd: "/p", environment: ["PYTEST_ADDOPTS": "'unclosed"]) else {
+        guard case .rejected = resolve(tree, cwd: "/p", environment: ["PYTEST_ADDOPTS": "'unclosed"]) else {
             return XCTFail("pytest fails on unbalanced quotes")
         }
     }
@@ -253,5 +253,14 @@ struct SplitMix: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+extension ProjectRootTests {
+    func testTomlThatCannotBeReadIsSaidNotHidden() {
+        guard case .plainPytest(let reason) = resolve(Tree(files: ["/p/pyproject.toml": "[tool\n"]), cwd: "/p") else {
+            return XCTFail("an unreadable pyproject.toml is served")
+        }
+        XCTAssertEqual(reason, "cannot read /p/pyproject.toml as TOML")
     }
 }

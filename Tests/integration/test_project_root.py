@@ -207,3 +207,10 @@ def test_arguments_spanning_two_projects_run_under_plain_pytest_with_a_note(ctx,
     assert len(notes) == 1 and "span two projects" in notes[0] and notes[0].endswith("running plain pytest"), daemon.describe()
     app_status = H.run_command([ctx.bins.cli, "status"], pair.d.root / "app", pair.d.env())
     assert app_status.rc == 3, f"no manager should have started:\n{app_status.describe()}"
+
+
+def test_arguments_pytest_rejects_run_under_plain_pytest_silently(ctx, needs_daemon):
+    pair = ctx.pair(APP, label="reject")
+    plain, daemon = pair.compare("app/tests", "--rootdir", "app/nowhere", full_output=True)
+    assert plain.rc == 4 and "--rootdir" in plain.err, plain.describe()
+    assert "pytestd" not in daemon.err, daemon.describe()

@@ -23,6 +23,9 @@ struct Project: ParsableCommand {
         } catch let error as UserFacingError {
             print("plain pytest: \(error)")
             throw ExitCode(4)
+        } catch let error as PytestRejectsArguments {
+            print("plain pytest: pytest rejects the arguments (\(error))")
+            throw ExitCode(4)
         }
         let identity = context.client.identity
         printFields([

@@ -1,6 +1,9 @@
 /// Which files pytest reads configuration from, and whether one holds any: `CONFIG_LOADERS_BY_NAME`
 /// and friends in `_pytest/config/findpaths.py`, per pytest version.
 enum ConfigurationFile {
+    /// pytestd's TOML reading failed: pytest fails too, unless the reading is wrong, so say so.
+    struct UnreadableToml: Error {}
+
     /// The names `locate_config` looks for in each directory, in precedence order.
     static func discoveredNames(version: PytestVersion) -> [String] {
         let names = ["pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"]
@@ -41,9 +44,7 @@ enum ConfigurationFile {
             }
             return false
         case "pyproject.toml":
-            guard let keys = ConfigurationText.tomlKeyPaths(in: text) else {
-                throw SetupRules.UsageError(description: "pyproject.toml is not valid TOML")
-            }
+            guard let keys = ConfigurationText.tomlKeyPaths(in: text) else { throw UnreadableToml() }
             let pytestKeys = keys.filter { $0.count >= 3 && $0[0] == "tool" && $0[1] == "pytest" }
             let iniOptions = pytestKeys.contains { $0[2] == "ini_options" }
             // pytest 9 reads native `[tool.pytest]` keys too: any key of tool.pytest but ini_options.

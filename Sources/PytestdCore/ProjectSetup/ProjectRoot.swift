@@ -21,7 +21,7 @@ public struct ProjectRoot: Equatable {
 
     /// What the warm-up passes to pytest so that it settles on this same rootdir and configuration.
     public var warmupArguments: [String] {
-        ["--rootdir=" + path] + (configFile.map { ["--config-file=" + $0] } ?? [])
+        ["--rootdir=" + path] + (configFile.map { ["-c", $0] } ?? [])
             + (confcutdir.map { ["--confcutdir=" + $0] } ?? [])
     }
 
@@ -29,6 +29,8 @@ public struct ProjectRoot: Equatable {
         case project(ProjectRoot)
         /// The daemon must not serve this invocation: plain pytest runs it; the reason says why.
         case plainPytest(reason: String)
+        /// pytest rejects these arguments (a usage error): plain pytest runs, and says so itself.
+        case rejected(reason: String)
     }
 
     /// - Parameters:
@@ -64,8 +66,10 @@ public struct ProjectRoot: Equatable {
             }
             let confcutdir = parsed.confcutdir.flatMap { $0.isEmpty ? nil : absolute($0, in: cwd) }
             return .project(ProjectRoot(path: setup.path, configFile: setup.configFile, confcutdir: confcutdir))
+        } catch let error as SetupRules.UnreadableFile {
+            return .plainPytest(reason: "cannot read \(error.path) as TOML")
         } catch {
-            return .plainPytest(reason: "pytest would reject its arguments (\(error))")
+            return .rejected(reason: "\(error)")
         }
     }
 

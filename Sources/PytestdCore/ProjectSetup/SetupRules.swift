@@ -6,6 +6,10 @@ struct SetupRules {
         var description: String
     }
 
+    struct UnreadableFile: Error {
+        var path: String
+    }
+
     struct Setup {
         var path: String
         var configFile: String?
@@ -112,8 +116,12 @@ struct SetupRules {
                     guard files.isFile(path) else { continue }
                     if name == "pyproject.toml" && firstPyproject == nil { firstPyproject = path }
                     guard let text = files.read(path) else { throw UsageError(description: "cannot read \(path)") }
-                    if try ConfigurationFile.holdsConfiguration(name: name, text: text, version: version) {
-                        return (base, path)
+                    do {
+                        if try ConfigurationFile.holdsConfiguration(name: name, text: text, version: version) {
+                            return (base, path)
+                        }
+                    } catch is ConfigurationFile.UnreadableToml {
+                        throw UnreadableFile(path: path)
                     }
                 }
             }
