@@ -89,8 +89,8 @@ private struct TomlScanner {
                 parts.append(try singleLineString())
             } else {
                 var part = ""
-                while let c = current, c.properties.isASCIIHexDigit || ("a"..."z").contains(c) || ("A"..."Z").contains(c)
-                        || ("0"..."9").contains(c) || c == "_" || c == "-" {
+                while let c = current, ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c)
+                        || c == "_" || c == "-" {
                     part.unicodeScalars.append(c)
                     i += 1
                 }
