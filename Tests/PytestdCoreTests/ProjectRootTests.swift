@@ -123,12 +123,16 @@ final class ProjectRootTests: XCTestCase {
 
     func testConfigFileOption() {
         let tree = Tree(files: ["/p/pytest.ini": "", "/p/cfg/other.ini": "[pytest]\n", "/p/t.py": ""])
-        XCTAssertEqual(root(tree, cwd: "/p", ["-c", "cfg/other.ini"]), ProjectRoot(path: "/p/cfg", configFile: "/p/cfg/other.ini"))
-        XCTAssertEqual(root(tree, cwd: "/p", ["-qc", "cfg/other.ini"])?.configFile, "/p/cfg/other.ini")
-        XCTAssertEqual(root(tree, cwd: "/p", ["-ccfg/other.ini"])?.configFile, "/p/cfg/other.ini")
+        XCTAssertEqual(root(tree, cwd: "/p/cfg", ["-c", "other.ini"]), ProjectRoot(path: "/p/cfg", configFile: "/p/cfg/other.ini"))
+        XCTAssertEqual(root(tree, cwd: "/p/cfg", ["-qc", "other.ini"])?.configFile, "/p/cfg/other.ini")
+        XCTAssertEqual(root(tree, cwd: "/p/cfg", ["-cother.ini"])?.configFile, "/p/cfg/other.ini")
         XCTAssertEqual(
             root(tree, cwd: "/p", ["--config-file=cfg/other.ini", "--rootdir", "."]),
             ProjectRoot(path: "/p", configFile: "/p/cfg/other.ini"))
+        guard case .plainPytest(let reason) = resolve(tree, cwd: "/p", ["-c", "cfg/other.ini", "-q"]) else {
+            return XCTFail("pytest collects /p with rootdir /p/cfg")
+        }
+        XCTAssertEqual(reason, "the working directory is outside the project at /p/cfg")
         for rejected in [["-c", "cfg/missing.ini"], ["-c", "cfg"], ["-c"], ["-c", "t.py"]] {
             guard case .rejected = resolve(tree, cwd: "/p", rejected) else { return XCTFail("\(rejected) is a usage error") }
         }
@@ -140,7 +144,7 @@ final class ProjectRootTests: XCTestCase {
         XCTAssertEqual(
             root(tree, cwd: "/p", ["--rootdir=$HERE", "a/t.py", "--confcutdir", "a"], environment: environment),
             ProjectRoot(path: "/p/a", configFile: "/p/pytest.ini", confcutdir: "/p/a"))
-        XCTAssertEqual(root(tree, cwd: "/p", ["--rootdir=${HERE}/../a/."], environment: environment)?.path, "/p/a")
+        XCTAssertEqual(root(tree, cwd: "/p/a", ["--rootdir=${HERE}/../a/."], environment: environment)?.path, "/p/a")
         guard case .rejected = resolve(tree, cwd: "/p", ["--rootdir=$NOPE"]) else { return XCTFail("no such directory") }
         XCTAssertEqual(
             root(tree, cwd: "/p/a")?.warmupArguments, ["--rootdir=/p", "-c", "/p/pytest.ini"])
@@ -217,6 +221,7 @@ final class ProjectRootTests: XCTestCase {
             guard case .project(let project) = base else { continue }
             served += 1
             for path in paths { XCTAssertTrue(ProjectRoot.isInside(path, project.path), "\(path) outside \(project.path)") }
+            if paths.isEmpty { XCTAssertTrue(ProjectRoot.isInside(cwd, project.path), "\(cwd) outside \(project.path)") }
             if let file = project.configFile { XCTAssertEqual(ProjectRoot.parent(of: file), project.path) }
             // The warm-up's own arguments lead pytest to the same place from the rootdir.
             XCTAssertEqual(resolve(tree, cwd: project.path, project.warmupArguments), base, "warm-up of \(project)")

@@ -64,6 +64,10 @@ public struct ProjectRoot: Equatable {
             for path in setup.argumentPaths where !isInside(path, setup.path) {
                 return .plainPytest(reason: "\(path) is outside the project at \(setup.path) (the arguments span two projects)")
             }
+            // Without path arguments pytest collects the working directory: it must be in the project too.
+            if setup.argumentPaths.isEmpty && !isInside(cwd, setup.path) {
+                return .plainPytest(reason: "the working directory is outside the project at \(setup.path)")
+            }
             let confcutdir = parsed.confcutdir.flatMap { $0.isEmpty ? nil : absolute($0, in: cwd) }
             return .project(ProjectRoot(path: setup.path, configFile: setup.configFile, confcutdir: confcutdir))
         } catch let error as SetupRules.UnreadableFile {
