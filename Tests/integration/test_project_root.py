@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import harness as H
-from conftest import RECORDER, dedent
+from conftest import RECORDER
 
 # What a directory of a generated tree may hold, and whether pytest reads it as configuration
 # (the comparison does not rely on this: real pytest is the oracle).
