@@ -27,8 +27,9 @@ struct EmbeddedPython {
         let preload = NulTerminatedList.join(configuration.preload.map { Bytes($0.utf8) })
         let patches = NulTerminatedList.join(configuration.patchDirectories.map { Bytes($0.utf8) })
         let inPlace = Bytes((configuration.patchInPlace ? "1" : "0").utf8)
+        let options = NulTerminatedList.join(configuration.warmupArguments.map { Bytes($0.utf8) })
         return try Self.report(try callBytes(
-            "pytestd._host", "warm", [Bytes(configuration.root.utf8), preload, patches, inPlace]))
+            "pytestd._host", "warm", [Bytes(configuration.root.utf8), preload, patches, inPlace, options]))
     }
 
     /// In a reloading child: applies the plan to this copy of the template and describes the result.

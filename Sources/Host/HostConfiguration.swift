@@ -13,6 +13,8 @@ struct HostConfiguration {
     /// The directory holding the `pytestd` Python package.
     var packageDirectory = ""
     var preload: [String] = []
+    /// pytest options the warm-up passes first: the project's `--rootdir`, `-c`, `--confcutdir`.
+    var warmupArguments: [String] = []
     /// Directories of reload patches: pytestd's built-ins, then the project's.
     var patchDirectories: [String] = []
     /// Whether the warm-up records what ran, so that body-only edits can be patched in place.
@@ -30,6 +32,7 @@ struct HostConfiguration {
             case "--root": root = value
             case "--package-dir": packageDirectory = value
             case "--preload": preload.append(value)
+            case "--warmup-arg": warmupArguments.append(value)
             case "--patches": patchDirectories.append(value)
             case "--patch-in-place": patchInPlace = value == "yes"
             default: throw UserFacingError("unknown option \(name)")

@@ -32,11 +32,14 @@ public enum ShimInvocation {
         let client: ManagerClient
         do {
             identity = try ProjectIdentity.resolve(
-                directory: cwd, environment: environment, realPytest: real.script, configuredPython: configuredPython)
+                arguments: Array(arguments.dropFirst()), directory: cwd, environment: environment,
+                realPytest: real.script, configuredPython: configuredPython)
             real.interpreter = identity.interpreter
             client = ManagerClient(
                 identity: identity, runtime: try RuntimeDirectory.resolve(environment: environment),
                 managerExecutable: try ManagerClient.managerExecutable(in: binDirectory))
+        } catch is PytestRejectsArguments {
+            real.exec()
         } catch {
             real.exec(note: "\(error)")
         }

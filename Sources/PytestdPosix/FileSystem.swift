@@ -86,6 +86,32 @@ public enum FileSystem {
             modified: st.st_mtim, changed: st.st_ctim)
     }
 
+    /// What a path is, following symbolic links; nil when it does not exist.
+    public static func kind(_ path: String) -> FileTree.Kind? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return .file
+        case S_IFDIR: return .directory
+        default: return .other
+        }
+    }
+
+    /// The real file system as the rootdir rules see it.
+    public static let tree = FileTree(kind: kind, read: { readText($0, limit: 1 << 20) })
+
+    /// The names in a directory (without `.` and `..`), or [] when it cannot be read.
+    public static func entries(of directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     public static func fileName(of path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? path
     }

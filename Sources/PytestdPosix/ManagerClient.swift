@@ -77,13 +77,13 @@ public struct ManagerClient {
     private func startManager(environment: [String]) throws -> pid_t {
         var options = Subprocess.Options(environment: environment)
         options.newSession = true
-        return try Subprocess.spawn(
-            managerExecutable,
-            arguments: [
-                "serve", "--root", identity.root.path, "--python", identity.interpreter,
-                "--python-source", identity.interpreterSource,
-            ],
-            options: options)
+        var arguments = [
+            "serve", "--root", identity.root.path, "--python", identity.interpreter,
+            "--python-source", identity.interpreterSource,
+        ]
+        if let file = identity.root.configFile { arguments += ["--config-file", file] }
+        if let directory = identity.root.confcutdir { arguments += ["--confcutdir", directory] }
+        return try Subprocess.spawn(managerExecutable, arguments: arguments, options: options)
     }
 }
 

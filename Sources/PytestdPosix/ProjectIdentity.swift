@@ -17,28 +17,39 @@ public struct ProjectIdentity: Equatable {
         self.interpreterSource = interpreterSource
     }
 
-    /// Short, stable file name for this identity's socket, lock and log.
+    /// Short, stable file name for this identity's socket, lock and log: the rootdir, the
+    /// configuration file, `--confcutdir` and the interpreter each make a different warm universe.
     public var key: String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in root.path.utf8 + [0] + interpreter.utf8 {
+        let parts = [root.path, root.configFile ?? "", root.confcutdir ?? "", interpreter]
+        for byte in parts.joined(separator: "\0").utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         let hex = String(hash, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    /// Resolves root and interpreter for a caller in `directory`.
+    /// Resolves root and interpreter for `pytest ARGUMENTS` run in `directory` (the CLI verbs pass no
+    /// arguments: the directory decides). Throws, with the reason, when pytest's rootdir cannot be a
+    /// project pytestd serves: the caller then runs plain pytest.
     ///
     /// Interpreter order: an activated venv (`VIRTUAL_ENV`), then `[tool.pytestd] python` (asked of
     /// `configuredPython` only when no venv is active), then the interpreter of the real `pytest`
     /// script on PATH (its shebang), then `python3` on PATH.
     public static func resolve(
-        directory: String, environment: [String: String], realPytest: String?,
+        arguments: [String], directory: String, environment: [String: String], realPytest: String?,
         configuredPython: (ProjectRoot) throws -> String?
     ) throws -> ProjectIdentity {
-        let root = ProjectRoot.locate(
-            from: directory, readFile: { FileSystem.readText($0, limit: 256 << 10) },
-            exists: FileSystem.exists)
+        let version = installedPytestVersion(environment: environment, realPytest: realPytest)
+        let root: ProjectRoot
+        switch ProjectRoot.resolve(
+            arguments: arguments, invocationDirectory: directory, environment: environment, version: version,
+            files: FileSystem.tree)
+        {
+        case .project(let project): root = project
+        case .plainPytest(let reason): throw UserFacingError(reason)
+        case .rejected(let reason): throw PytestRejectsArguments(description: reason)
+        }
         if let venv = environment["VIRTUAL_ENV"], !venv.isEmpty {
             let python = ProjectRoot.join(venv, "bin/python")
             guard FileSystem.isExecutableFile(python) else {
@@ -60,6 +71,25 @@ public struct ProjectIdentity: Equatable {
         }
         return ProjectIdentity(
             root: root, interpreter: try resolveScriptWrapper(python3), interpreterSource: "python3 on PATH")
+    }
+
+    /// The version of the pytest the caller would run, from its `dist-info` directory in the active
+    /// venv, else in the venv of the real `pytest` script; nil when neither says (the rules of the
+    /// newest pytest apply). Two directory reads: cheap enough for the shim.
+    static func installedPytestVersion(environment: [String: String], realPytest: String?) -> PytestVersion? {
+        let venv = environment["VIRTUAL_ENV"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? realPytest.map { ProjectRoot.parent(of: ProjectRoot.parent(of: $0)) }
+        guard let venv else { return nil }
+        let lib = ProjectRoot.join(venv, "lib")
+        for python in FileSystem.entries(of: lib) where python.hasPrefix("python") {
+            let sitePackages = ProjectRoot.join(ProjectRoot.join(lib, python), "site-packages")
+            for name in FileSystem.entries(of: sitePackages) where name.hasPrefix("pytest-") && name.hasSuffix(".dist-info") {
+                if let version = PytestVersion(parsing: String(name.dropFirst("pytest-".count).dropLast(".dist-info".count))) {
+                    return version
+                }
+            }
+        }
+        return nil
     }
 
     /// The Python a console script runs with: `#!/path/python`, or pip's `/bin/sh` trampoline for
@@ -92,6 +122,12 @@ public struct ProjectIdentity: Equatable {
         }
         return executable
     }
+}
+
+/// pytest itself would refuse the invocation (a usage error found while determining its rootdir):
+/// plain pytest runs it and explains, so pytestd adds nothing.
+public struct PytestRejectsArguments: Error, CustomStringConvertible {
+    public var description: String
 }
 
 public enum PathSearch {

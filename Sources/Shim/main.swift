@@ -8,7 +8,9 @@ import PytestdPosix
 
 ShimInvocation.main(arguments: CommandLine.arguments) { root in
     let pyproject = ProjectRoot.join(root.path, "pyproject.toml")
-    guard let text = FileSystem.readText(pyproject), ProjectRoot.tableHeaders(in: text).contains("tool.pytestd") else {
+    guard let text = FileSystem.readText(pyproject),
+          ConfigurationText.tomlKeyPaths(in: text)?.contains(where: { $0.starts(with: ["tool", "pytestd"]) }) == true
+    else {
         return nil
     }
     let pytestd = try ManagerClient.managerExecutable(in: ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/"))

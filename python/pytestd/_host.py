@@ -7,8 +7,8 @@ def preflight() -> bytes:
     return _warmup.preflight()
 
 
-def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bytes) -> bytes:
-    return _warmup.warm(root, preload, patch_directories, patch_in_place == b"1")
+def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bytes, options: bytes) -> bytes:
+    return _warmup.warm(root, preload, patch_directories, patch_in_place == b"1", options)
 
 
 def reload(steps: bytes, evict: bytes, changed: bytes, causes: bytes) -> bytes:

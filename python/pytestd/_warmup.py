@@ -32,7 +32,7 @@ def preflight() -> bytes:
     return b""
 
 
-def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bool) -> bytes:
+def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bool, options: bytes = b"") -> bytes:
     """Imports pytest, its plugins, the conftests and the test modules under ``preload`` (default:
     pytest's testpaths, else the root) through pytest's own collection, so assertion rewriting applies
     exactly as in a real run; then loads the reload patches. With ``patch_in_place`` it records what
@@ -51,7 +51,8 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     with _calls.warmup.recording(os.fsdecode(root), patch_in_place):
         _import_warnings.template.start()
         try:
-            args = ["--collect-only", "-q", "-p", "no:cacheprovider"]
+            # ``options``: the project's --rootdir/-c/--confcutdir, so the warm-up settles where runs do.
+            args = [os.fsdecode(o) for o in _wire.split(options)] + ["--collect-only", "-q", "-p", "no:cacheprovider"]
             args += [os.fsdecode(p) for p in _wire.split(preload)]
             with ImportTimeReads.resume(), redirect_stdout(output):
                 status = pytest.main(args, plugins=[collected])

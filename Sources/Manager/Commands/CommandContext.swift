@@ -8,13 +8,15 @@ struct CommandContext {
     let environment: [String]
     let client: ManagerClient
 
-    init() throws {
+    /// - Parameter pytestArguments: the project a `pytest` with these arguments would use (the verbs
+    ///   other than `project` pass none: the working directory decides, as for a bare `pytest`).
+    init(pytestArguments: [String] = []) throws {
         environment = Subprocess.currentEnvironment()
         let variables = Subprocess.environmentDictionary(environment)
         let shim = ProjectRoot.join(ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/"), "pytest")
         let realPytest = PathSearch.find("pytest", in: variables["PATH"] ?? "", excluding: FileSystem.realPath(shim))
         let identity = try ProjectIdentity.resolve(
-            directory: FileSystem.currentDirectory() ?? "/", environment: variables, realPytest: realPytest,
+            arguments: pytestArguments, directory: FileSystem.currentDirectory() ?? "/", environment: variables, realPytest: realPytest,
             configuredPython: { try ProjectSettings.load(root: $0.path).python })
         client = ManagerClient(
             identity: identity, runtime: try RuntimeDirectory.resolve(environment: variables),

@@ -11,7 +11,9 @@ struct Serve: ParsableCommand {
         abstract: "Run the manager daemon in the foreground (started automatically).",
         shouldDisplay: false)
 
-    @Option(help: "Project root.") var root: String
+    @Option(help: "Project root (pytest's rootdir).") var root: String
+    @Option(help: "pytest's configuration file, if any.") var configFile: String?
+    @Option(help: "--confcutdir, if the invocations give it.") var confcutdir: String?
     @Option(help: "The interpreter, as the venv names it.") var python: String
     @Option(help: "Why this interpreter was chosen.") var pythonSource = "command line"
 
@@ -22,7 +24,7 @@ struct Serve: ParsableCommand {
         let environment = Subprocess.currentEnvironment()
         let runtime = try RuntimeDirectory.resolve(environment: Subprocess.environmentDictionary(environment))
         let identity = ProjectIdentity(
-            root: ProjectRoot(path: root, evidence: .workingDirectory), interpreter: python,
+            root: ProjectRoot(path: root, configFile: configFile, confcutdir: confcutdir), interpreter: python,
             interpreterSource: pythonSource)
         let files = runtime.files(for: identity)
 

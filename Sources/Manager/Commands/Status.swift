@@ -10,6 +10,7 @@ struct Status: ParsableCommand {
         guard let fields = try context.statusFields() else {
             print("not running")
             print("root: \(context.client.identity.root.path)")
+            if let file = context.client.identity.root.configFile { print("configfile: \(file)") }
             print("python: \(context.client.identity.interpreter)")
             throw ExitCode(3)
         }

@@ -7,7 +7,9 @@ import PytestdPosix
 /// not yet watched); this check cannot.
 struct Freshness {
     /// Files that decide what a pytest run does besides the modules: its configuration.
-    static let configurationFiles = ["pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"]
+    static let configurationFiles = [
+        "pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg",
+    ]
 
     private(set) var fingerprints: [(path: String, fingerprint: FileSystem.Fingerprint?)] = []
     /// Loaded module files under the root: a change to any of them makes the template stale.

@@ -65,6 +65,7 @@ final class HostProcess {
             "--package-dir", installation.pythonPackageDirectory, "--patch-in-place", patchInPlace ? "yes" : "no",
         ]
         for path in preload { arguments += ["--preload", path] }
+        for argument in identity.root.warmupArguments { arguments += ["--warmup-arg", argument] }
         for directory in [installation.builtInPatches] + patches.map({ ProjectRoot.join(identity.root.path, $0) }) {
             arguments += ["--patches", directory]
         }

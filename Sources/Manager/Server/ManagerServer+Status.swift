@@ -16,6 +16,8 @@ extension ManagerServer {
             StatusField("runs", "\(runsServed)"),
             StatusField("runs in flight", "\(hosts.reduce(0) { $0 + $1.runsInFlight })"),
         ]
+        if let directory = identity.root.confcutdir { fields.insert(StatusField("confcutdir", directory), at: 2) }
+        if let file = identity.root.configFile { fields.insert(StatusField("configfile", file), at: 2) }
         if let reason = unavailable ?? hostFailure { fields.append(StatusField("problem", reason)) }
         if let host = active, case .ready(let report) = host.state {
             fields += [
