@@ -6,13 +6,14 @@ import PytestdClient
 import PytestdCore
 import PytestdPosix
 
-ShimInvocation.main(arguments: CommandLine.arguments) { root in
+let arguments = CStrings.arguments()
+ShimInvocation.main(arguments: arguments) { root in
     let pyproject = ProjectRoot.join(root.path, "pyproject.toml")
     guard let text = FileSystem.readText(pyproject), ProjectRoot.tableHeaders(in: text).contains("tool.pytestd") else {
         return nil
     }
     let pytestd = try ManagerClient.managerExecutable(in: ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/"))
-    let argv = [pytestd, "run", "--"] + CommandLine.arguments.dropFirst()
-    execv(pytestd, argv.map { strdup($0) } + [nil])
+    let argv = [pytestd, "run", "--"].map { Bytes($0.utf8) } + arguments.dropFirst()
+    execv(pytestd, argv.map(CStrings.copy) + [nil])
     throw PosixError("exec \(pytestd)")
 }
