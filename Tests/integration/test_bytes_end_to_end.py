@@ -82,6 +82,11 @@ def test_non_utf8_arguments_reach_pytest_unchanged(bytesp, needs_daemon):
     daemon, r = _state(bytesp.d, "pytestd", *args, env_extra=env)
     assert "plain pytest" not in r.err, r.describe()
     assert daemon[1:] == plain[1:] == [[b"tests/test_bytes.py::test_state", b"--label=xa\xffby", b"-q"], b"xa\xffby"]
+    # `pytestd run -- ARGS` (editors, scripts) forwards the same bytes.
+    state = bytesp.d.ctx.workdir / "bytes-state-cli"
+    r = bytesp.d.cli("run", "--", *args, "-q", env_extra={"STATE_FILE": state, **env})
+    assert r.rc == 0 and "plain pytest" not in r.err, r.describe()
+    assert eval(state.read_text())[1:] == plain[1:]
     # A selection pytest cannot parse: the error quotes the argument as pytest received it.
     bytesp.compare("-k", f"st{WEIRD}ate", "tests/test_bytes.py", full_output=True, env_extra=env)
 
