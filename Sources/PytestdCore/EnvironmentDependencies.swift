@@ -10,6 +10,11 @@ public struct EnvironmentDependencies: Equatable {
     /// A copy of the whole environment does not make them dependencies; reading one by name does.
     public static let volatileVariables: Set<String> = ["_", "PWD", "OLDPWD", "SHLVL", "COLUMNS", "LINES"]
 
+    /// Read by CPython itself when the host starts: the locale decides the file-system and stdio
+    /// encodings and UTF-8 mode, which every later run of the template inherits.
+    public static let startupVariables = ["LC_ALL", "LC_CTYPE", "LANG"]
+    static let startupReader = "the interpreter's start-up (locale)"
+
     /// name → value the template saw (nil: it was unset).
     public private(set) var reads: [Bytes: Bytes?] = [:]
     /// name → the module whose import read it.
@@ -38,7 +43,13 @@ public struct EnvironmentDependencies: Equatable {
             if let module { readers[name] = String(decoding: module, as: UTF8.self) }
         }
         self.wholeEnvironmentReader = wholeEnvironmentReader
-        if wholeEnvironmentReader != nil { template = Self.dictionary(templateEnvironment) }
+        let started = Self.dictionary(templateEnvironment)
+        // Before any import, and from the environment the host got (CPython may coerce LC_CTYPE).
+        for name in Self.startupVariables.map({ Bytes($0.utf8) }) {
+            reads[name] = started[name]
+            readers[name] = Self.startupReader
+        }
+        if wholeEnvironmentReader != nil { template = started }
     }
 
     /// The first variable whose value in `environment` differs from what the template saw, or nil
@@ -71,7 +82,7 @@ public struct EnvironmentDependencies: Equatable {
 
     /// For `pytestd status`: "APP_MODE (app.settings), every variable but the shell's (libx)", or nil.
     public var summary: String? {
-        var parts = reads.keys.sorted(by: Self.byteOrder).map { name in
+        var parts = reads.keys.sorted(by: Self.byteOrder).filter { readers[$0] != Self.startupReader }.map { name in
             String(decoding: name, as: UTF8.self) + (readers[name].map { " (\($0))" } ?? "")
         }
         if let reader = wholeEnvironmentReader { parts.append("every variable but the shell's (\(reader))") }

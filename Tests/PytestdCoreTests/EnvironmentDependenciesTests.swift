@@ -52,6 +52,16 @@ final class EnvironmentDependenciesTests: XCTestCase {
         XCTAssertEqual(oddNames.firstDifference(in: [[0x4e, 0xfe, 0x3d, 0x31]]), [0x4e, 0xff])
     }
 
+    func testTheLocaleTheHostStartedWithIsADependency() {
+        let deps = EnvironmentDependencies(reads: [], wholeEnvironmentReader: nil, templateEnvironment: env("LANG=C.UTF-8", "A=1"))
+        XCTAssertNil(deps.firstDifference(in: env("LANG=C.UTF-8", "A=2")))
+        XCTAssertEqual(deps.firstDifference(in: env("LANG=C.UTF-8", "LC_ALL=C")), Array("LC_ALL".utf8))
+        XCTAssertEqual(deps.firstDifference(in: env("LANG=C")), Array("LANG".utf8))
+        XCTAssertEqual(deps.describeDifference(Array("LANG".utf8), in: env("LANG=C")),
+                       "this run has LANG=C, the warm template was imported with LANG=C.UTF-8 (read by the interpreter's start-up (locale))")
+        XCTAssertNil(deps.summary)
+    }
+
     func testDescriptionNamesBothValuesAndTheReader() {
         let deps = EnvironmentDependencies(
             reads: env("APP_MODE=first"), readers: env("APP_MODE=app.settings"), wholeEnvironmentReader: "libx",
