@@ -86,7 +86,6 @@ final class ManagerServer {
         guard force || fingerprint != probedInterpreter else { return false }
         let previous = python
         probedInterpreter = fingerprint
-        retireEveryHost(because: "the interpreter changed")
         do {
             let python = try PythonInstallation.probe(identity.interpreter)
             self.python = python
@@ -98,6 +97,7 @@ final class ManagerServer {
             unavailable = "\(error)"
             ManagerLog.write("cannot serve: \(error)")
         }
+        retireEveryHost(because: "the interpreter changed (now \(python.map { "Python \($0.versionString)" } ?? "unusable"))")
         return true
     }
 
