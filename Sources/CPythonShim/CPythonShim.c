@@ -20,11 +20,26 @@ typedef struct {
     int ml_flags;
     const char *ml_doc;
 } PyMethodDef;
+/* PEP 587 (3.8+), unchanged through 3.13. The PyPreConfig is only ever filled and read by CPython
+   itself, so it is kept opaque in a buffer larger than any version's struct. */
+typedef struct {
+    int _type;
+    const char *func;
+    const char *err_msg;
+    int exitcode;
+} PyStatus;
+typedef union {
+    char bytes[256];
+    long double align;
+} PyPreConfigStorage;
+
 #define METH_NOARGS 0x0004
 #define METH_O 0x0008
 #define PyTrace_CALL 0
 
 static struct {
+    void (*PyPreConfig_InitPythonConfig)(PyPreConfigStorage *);
+    PyStatus (*Py_PreInitialize)(const PyPreConfigStorage *);
     wchar_t *(*Py_DecodeLocale)(const char *, size_t *);
     void (*Py_SetProgramName)(const wchar_t *);
     void (*Py_InitializeEx)(int);
@@ -74,6 +89,8 @@ int pyshim_load(const char *libpython_path, char *err, size_t errlen) {
         snprintf(err, errlen, "cannot load %s: %s", libpython_path, dlerror());
         return -1;
     }
+    RESOLVE(PyPreConfig_InitPythonConfig);
+    RESOLVE(Py_PreInitialize);
     RESOLVE(Py_DecodeLocale);
     RESOLVE(Py_SetProgramName);
     RESOLVE(Py_InitializeEx);
@@ -110,6 +127,16 @@ int pyshim_load(const char *libpython_path, char *err, size_t errlen) {
 }
 
 int pyshim_initialize(const char *program_path, char *err, size_t errlen) {
+    /* Locale, UTF-8 mode and C-locale coercion as the `python` program settles them (an embedding's
+       default leaves a C/POSIX locale ASCII: non-ASCII file names and output would differ from a
+       plain run); before anything decodes a byte string. */
+    PyPreConfigStorage preconfig;
+    api.PyPreConfig_InitPythonConfig(&preconfig);
+    PyStatus status = api.Py_PreInitialize(&preconfig);
+    if (status._type != 0) {
+        snprintf(err, errlen, "cannot pre-initialise Python: %s", status.err_msg ? status.err_msg : "unknown error");
+        return -1;
+    }
     /* The decoded name must outlive the interpreter: it is never freed. */
     wchar_t *program = api.Py_DecodeLocale(program_path, NULL);
     if (!program) {

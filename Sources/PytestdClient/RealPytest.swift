@@ -9,28 +9,28 @@ struct RealPytest {
     /// The project's interpreter, once known: `python -m pytest` when there is no script.
     var interpreter: String?
     var style: InvocationStyle
-    /// pytest's arguments (argv without argv[0]).
-    var arguments: [String]
-    var environment: [String]
+    /// pytest's arguments (argv without argv[0]), as the caller passed them.
+    var arguments: [Bytes]
+    var environment: [Bytes]
 
     /// Replaces this process with the real pytest. `note`, when given, is the one line that says why
     /// the daemon did not serve; deliberate bypasses (PYTESTD_DISABLE, routed options) stay silent.
     func exec(note: String? = nil) -> Never {
         if let note { writeStandardError("pytestd: \(note); running plain pytest\n") }
-        let argv: [String]
+        let program: [String]
         if style == .consoleScript, let script {
-            argv = [script] + arguments
+            program = [script]
         } else if let python = interpreter
                     ?? PathSearch.find("python3", in: getenv("PATH").map { String(cString: $0) } ?? "") {
-            argv = [python, "-m", "pytest"] + arguments
+            program = [python, "-m", "pytest"]
         } else {
             writeStandardError("pytest: command not found (no pytest or python3 on PATH)\n")
             exit(127)
         }
-        let cArgv = argv.map { strdup($0) } + [nil]
-        let cEnv = environment.map { strdup($0) } + [nil]
-        execve(argv[0], cArgv, cEnv)
-        writeStandardError("pytest: cannot run \(argv[0]): \(String(cString: strerror(errno)))\n")
+        let cArgv = (program.map { Bytes($0.utf8) } + arguments).map(CStrings.copy) + [nil]
+        let cEnv = environment.map(CStrings.copy) + [nil]
+        execve(program[0], cArgv, cEnv)
+        writeStandardError("pytest: cannot run \(program[0]): \(String(cString: strerror(errno)))\n")
         exit(127)
     }
 }

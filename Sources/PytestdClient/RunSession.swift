@@ -19,9 +19,9 @@ public struct RunSession {
 
     let client: ManagerClient
     let request: RunRequest
-    let environment: [String]
+    let environment: [Bytes]
 
-    public init(client: ManagerClient, request: RunRequest, environment: [String]) {
+    public init(client: ManagerClient, request: RunRequest, environment: [Bytes]) {
         self.client = client
         self.request = request
         self.environment = environment

@@ -10,24 +10,27 @@ import PytestdPosix
 /// Shared by the `pytest` shim and `pytestd run`; they differ only in how they learn
 /// `[tool.pytestd] python` (the shim does not link the TOML parser, see Package.swift).
 public enum ShimInvocation {
-    /// - Parameter arguments: argv as the user typed it, `pytest` first.
-    public static func main(arguments: [String], configuredPython: (ProjectRoot) throws -> String?) -> Never {
+    /// - Parameter arguments: argv as the user typed it, `pytest` first; bytes, forwarded unchanged.
+    public static func main(arguments rawArguments: [Bytes], configuredPython: (ProjectRoot) throws -> String?) -> Never {
+        // Decoded only to recognise pytestd's own options and paths.
+        let arguments = rawArguments.map { String(decoding: $0, as: UTF8.self) }
         let environmentEntries = Subprocess.currentEnvironment()
         let environment = Subprocess.environmentDictionary(environmentEntries)
         let style: InvocationStyle = environment["PYTESTD_INVOCATION"] == "module" ? .module : .consoleScript
         // PYTESTD_INVOCATION speaks to the shim only; the run must not see it.
-        let forwarded = environmentEntries.filter { !$0.hasPrefix("PYTESTD_INVOCATION=") }
+        let forwarded = environmentEntries.filter { !$0.starts(with: "PYTESTD_INVOCATION=".utf8) }
         // The shim and `pytestd run` resolve their own executable once: the real pytest is the next
         // `pytest` on PATH that is not the shim, and the manager lives beside it.
         let binDirectory = ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/")
         let shim = FileSystem.realPath(ProjectRoot.join(binDirectory, "pytest"))
         var real = RealPytest(
             script: PathSearch.find("pytest", in: environment["PATH"] ?? "", excluding: shim),
-            interpreter: nil, style: style, arguments: Array(arguments.dropFirst()), environment: forwarded)
+            interpreter: nil, style: style, arguments: Array(rawArguments.dropFirst()), environment: forwarded)
 
         if BypassRule.reason(argv: arguments, environment: environment) != nil { real.exec() }
 
-        let cwd = FileSystem.currentDirectory() ?? "/"
+        let cwdBytes = FileSystem.currentDirectoryBytes() ?? Bytes("/".utf8)
+        let cwd = String(decoding: cwdBytes, as: UTF8.self)
         let identity: ProjectIdentity
         let client: ManagerClient
         do {
@@ -45,8 +48,8 @@ public enum ShimInvocation {
         }
 
         let request = RunRequest(
-            argv: arguments.map { Bytes($0.utf8) }, workingDirectory: Bytes(cwd.utf8),
-            environment: forwarded.map { Bytes($0.utf8) }, style: style, umask: currentUmask(),
+            argv: rawArguments, workingDirectory: cwdBytes,
+            environment: forwarded, style: style, umask: currentUmask(),
             scriptPath: Bytes((real.script ?? ProjectRoot.join(ProjectRoot.parent(of: identity.interpreter), "pytest")).utf8),
             managerIdentity: client.expectedIdentity)
 

@@ -44,9 +44,14 @@ public enum FileSystem {
     }
 
     public static func currentDirectory() -> String? {
+        currentDirectoryBytes().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The working directory as the kernel spells it (not necessarily UTF-8).
+    public static func currentDirectoryBytes() -> Bytes? {
         guard let cwd = getcwd(nil, 0) else { return nil }
         defer { free(cwd) }
-        return String(cString: cwd)
+        return CStrings.bytes(cwd)
     }
 
     /// The absolute path of the running executable, symlinks resolved.

@@ -44,7 +44,7 @@ public struct ManagerClient {
 
     /// A connection to the manager, starting one (detached, in its own session, holding none of the
     /// caller's descriptors) if needed. Waits up to `timeout` seconds for it to listen.
-    public func connect(environment: [String], timeout: Double = 15) throws -> MessageChannel {
+    public func connect(environment: [Bytes], timeout: Double = 15) throws -> MessageChannel {
         if let channel = try connectIfRunning() { return channel }
         let child = try startManager(environment: environment)
         let deadline = monotonicSeconds() + timeout
@@ -74,7 +74,7 @@ public struct ManagerClient {
         throw UserFacingError("the pytestd manager at \(files.socket) did not stop within \(Int(timeout)) s")
     }
 
-    private func startManager(environment: [String]) throws -> pid_t {
+    private func startManager(environment: [Bytes]) throws -> pid_t {
         var options = Subprocess.Options(environment: environment)
         options.newSession = true
         var arguments = [

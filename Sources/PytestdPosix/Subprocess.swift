@@ -1,10 +1,12 @@
 import Glibc
+import PytestdCore
 
 /// Starting other programs with `posix_spawn` (never `fork` from a process that may have threads,
 /// never Foundation.Process, which starts some).
 public enum Subprocess {
     public struct Options {
-        public var environment: [String]
+        /// `NAME=value` entries, passed to the child byte for byte.
+        public var environment: [Bytes]
         /// Descriptors for the child's 0, 1 and 2; nil means /dev/null.
         public var stdin: Int32? = nil
         public var stdout: Int32? = nil
@@ -14,7 +16,7 @@ public enum Subprocess {
         /// Start a new session: no controlling terminal, not in the caller's process group.
         public var newSession = false
 
-        public init(environment: [String]) { self.environment = environment }
+        public init(environment: [Bytes]) { self.environment = environment }
     }
 
     /// Spawns `path` with `arguments` (argv[0] excluded) and returns its pid.
@@ -53,7 +55,7 @@ public enum Subprocess {
         posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = options.environment.map { strdup($0) } + [nil]
+        let envp = options.environment.map(CStrings.copy) + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
@@ -65,7 +67,7 @@ public enum Subprocess {
     }
 
     /// Runs a program to completion and returns its standard output; throws if it fails.
-    public static func output(of path: String, arguments: [String], environment: [String]? = nil) throws -> String {
+    public static func output(of path: String, arguments: [String], environment: [Bytes]? = nil) throws -> String {
         var pipeFds: [Int32] = [0, 0]
         guard pipe(&pipeFds) == 0 else { throw PosixError("pipe") }
         pipeFds.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
@@ -102,23 +104,25 @@ public enum Subprocess {
         return status
     }
 
-    public static func currentEnvironment() -> [String] {
-        var result: [String] = []
+    /// This process's environment as it is: values need not be UTF-8, and runs must get them unchanged.
+    public static func currentEnvironment() -> [Bytes] {
+        var result: [Bytes] = []
         var pointer = environ
         while let entry = pointer.pointee {
-            result.append(String(cString: entry))
+            result.append(CStrings.bytes(entry))
             pointer += 1
         }
         return result
     }
 
-    /// The environment as a dictionary; the first entry of a duplicated name wins, as in getenv.
-    public static func environmentDictionary(_ entries: [String]) -> [String: String] {
+    /// The environment as a dictionary for looking up pytestd's own settings (PATH, VIRTUAL_ENV, …),
+    /// decoded as UTF-8; the first entry of a duplicated name wins, as in getenv.
+    public static func environmentDictionary(_ entries: [Bytes]) -> [String: String] {
         var result: [String: String] = [:]
         for entry in entries {
-            guard let eq = entry.firstIndex(of: "=") else { continue }
-            let name = String(entry[..<eq])
-            if result[name] == nil { result[name] = String(entry[entry.index(after: eq)...]) }
+            guard let eq = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = String(decoding: entry[..<eq], as: UTF8.self)
+            if result[name] == nil { result[name] = String(decoding: entry[(eq + 1)...], as: UTF8.self) }
         }
         return result
     }

@@ -6,7 +6,8 @@ import PytestdClient
 import PytestdCore
 import PytestdPosix
 
-ShimInvocation.main(arguments: CommandLine.arguments) { root in
+let arguments = CStrings.arguments()
+ShimInvocation.main(arguments: arguments) { root in
     let pyproject = ProjectRoot.join(root.path, "pyproject.toml")
     guard let text = FileSystem.readText(pyproject),
           ConfigurationText.tomlKeyPaths(in: text)?.contains(where: { $0.starts(with: ["tool", "pytestd"]) }) == true
@@ -14,7 +15,7 @@ ShimInvocation.main(arguments: CommandLine.arguments) { root in
         return nil
     }
     let pytestd = try ManagerClient.managerExecutable(in: ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/"))
-    let argv = [pytestd, "run", "--"] + CommandLine.arguments.dropFirst()
-    execv(pytestd, argv.map { strdup($0) } + [nil])
+    let argv = [pytestd, "run", "--"].map { Bytes($0.utf8) } + arguments.dropFirst()
+    execv(pytestd, argv.map(CStrings.copy) + [nil])
     throw PosixError("exec \(pytestd)")
 }

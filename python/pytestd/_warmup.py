@@ -152,6 +152,8 @@ def report(seconds: float, note: str, import_graph: bool = True) -> bytes:
     modules = _module_files()
     edges = sorted(f"{importer}>{target}".encode() for importer, target in reads.imports) if import_graph else []
     listed = modules if import_graph else {}
+    files = sorted(set(modules.values()) | reads.files)
+    readers = [name + b"=" + reader.encode() for name, reader in sorted(reads.readers.items())]
     return _wire.join(
         [version.encode(), pytest.__version__.encode(), f"{seconds:.6f}".encode(), note.encode(),
          b"1" if reads.whole_environment else b"0", str(len(environment)).encode()]
@@ -160,7 +162,10 @@ def report(seconds: float, note: str, import_graph: bool = True) -> bytes:
         + [name.encode() + b"=" + path for name, path in sorted(listed.items())]
         + [str(len(edges)).encode()]
         + edges
-        + sorted(set(modules.values()) | reads.files)
+        + [str(len(files)).encode()]
+        + files
+        + [(reads.whole_environment_reader or "").encode(), str(len(readers)).encode()]
+        + readers
     )
 
 
@@ -180,21 +185,14 @@ def _module_files() -> Dict[str, bytes]:
     return files
 
 
-def _importing() -> bool:
-    """Whether a module body is executing somewhere up the stack (pytest's own option and
-    configuration reads happen outside any import: each run repeats those itself)."""
-    frame = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code.co_name == "<module>":
-            return True
-        frame = frame.f_back
-    return False
-
-
 class ImportTimeReads:
     """Records, while active, what module bodies read besides code: environment variables (through
-    ``os.environ``/``os.environb``/``os.getenv``), with the value each had when first read, and files
-    opened for reading. A variable the imports set before reading it is their own, not a dependency.
+    ``os.environ``/``os.environb``/``os.getenv``), with the value each had when first read and the
+    module whose import read it, and files opened for reading. A variable the imports set before
+    reading it is their own, not a dependency. Iterating or copying the whole environment
+    (``dict(os.environ)``, ``.copy()``, ``{**os.environ}``, ``.items()``) reads every variable
+    through ``__getitem__``: those reads count as the whole-environment dependency only, so the
+    shell's bookkeeping (``_``, ``SHLVL``, …) that such a copy picks up is not a dependency by name.
     It also records the imports that actually ran (importer, imported module), including dynamic ones a
     reading of the source cannot see.
 
@@ -209,12 +207,39 @@ class ImportTimeReads:
     def resume(cls) -> "ImportTimeReads":
         return cls.template
 
+    # Where the environment machinery runs on behalf of its caller.
+    _PLUMBING = frozenset({"os", "_collections_abc", "collections.abc", __name__})
+
     def __init__(self):
         self.variables: Dict[bytes, Optional[bytes]] = {}
+        self.readers: Dict[bytes, str] = {}
         self.written: Set[bytes] = set()
         self.whole_environment = False
+        self.whole_environment_reader: Optional[str] = None
+        # (code, line) of each place that iterated the environment: a read made there (by dict() over
+        # it, an items() loop) is part of that iteration. Lines, not instruction offsets: 3.12 reports
+        # another offset for a loop once it is specialised.
+        self.iteration_sites: Set[Tuple[types.CodeType, int]] = set()
         self.files: Set[bytes] = set()
         self.imports: Set[Tuple[str, str]] = set()
+
+    @staticmethod
+    def _importer(frame) -> Optional[str]:
+        """The innermost module whose body is executing at or above ``frame``, or None (pytest's own
+        option and configuration reads happen outside any import: each run repeats those itself)."""
+        while frame is not None:
+            if frame.f_code.co_name == "<module>":
+                name = frame.f_globals.get("__name__")
+                return name if isinstance(name, str) else "?"
+            frame = frame.f_back
+        return None
+
+    @classmethod
+    def _site(cls, frame) -> Optional[Tuple[types.CodeType, int]]:
+        """The line outside the environment machinery that made this call."""
+        while frame is not None and frame.f_globals.get("__name__") in cls._PLUMBING:
+            frame = frame.f_back
+        return None if frame is None else (frame.f_code, frame.f_lineno)
 
     def __enter__(self):
         environ_class = type(os.environ)
@@ -229,15 +254,24 @@ class ImportTimeReads:
             except KeyError:
                 value = None
             name = key if isinstance(key, bytes) else os.fsencode(key)
-            if name not in reads.variables and name not in reads.written and _importing():
-                reads.variables[name] = value if value is None or isinstance(value, bytes) else os.fsencode(value)
+            if name not in reads.variables and name not in reads.written:
+                caller = sys._getframe(1)
+                importer = ImportTimeReads._importer(caller)
+                if importer is not None and ImportTimeReads._site(caller) not in reads.iteration_sites:
+                    reads.variables[name] = value if value is None or isinstance(value, bytes) else os.fsencode(value)
+                    reads.readers[name] = importer
             if value is None:
                 raise KeyError(key)
             return value
 
         def recording_iter(mapping):
-            if _importing():
+            caller = sys._getframe(1)
+            importer = ImportTimeReads._importer(caller)
+            if importer is not None:
+                if not reads.whole_environment:
+                    reads.whole_environment_reader = importer
                 reads.whole_environment = True
+                reads.iteration_sites.add(ImportTimeReads._site(caller))
             return iterate(mapping)
 
         def recording_setitem(mapping, key, value):

@@ -5,7 +5,7 @@ import PytestdSettings
 
 /// What every CLI verb starts from: the current project, interpreter and their manager.
 struct CommandContext {
-    let environment: [String]
+    let environment: [Bytes]
     let client: ManagerClient
 
     /// - Parameter pytestArguments: the project a `pytest` with these arguments would use (the verbs

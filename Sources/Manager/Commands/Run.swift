@@ -1,5 +1,7 @@
 import ArgumentParser
 import PytestdClient
+import PytestdCore
+import PytestdPosix
 import PytestdSettings
 
 /// `pytestd run -- ARGS`: exactly what the `pytest` shim does, for editors and scripts that call
@@ -13,8 +15,10 @@ struct Run: ParsableCommand {
     var pytestArguments: [String] = []
 
     func run() throws {
-        let arguments = pytestArguments.first == "--" ? Array(pytestArguments.dropFirst()) : pytestArguments
-        ShimInvocation.main(arguments: ["pytest"] + arguments) { root in
+        // The parser decoded them as UTF-8; pytest must get the bytes the caller passed (the last ones).
+        let raw = CStrings.arguments().suffix(pytestArguments.count)
+        let arguments = pytestArguments.first == "--" ? Array(raw.dropFirst()) : Array(raw)
+        ShimInvocation.main(arguments: [Bytes("pytest".utf8)] + arguments) { root in
             try ProjectSettings.load(root: root.path).python
         }
     }

@@ -13,7 +13,7 @@ final class HostProcess {
     let channel: MessageChannel
     let generation: Int
     /// The environment the template is imported under.
-    let environment: [String]
+    let environment: [Bytes]
     /// For a reloaded template: the clean generation it was forked from, and what it reloads.
     var reloadedFrom: (generation: Int, order: ReloadOrder)?
     /// For a reloaded template: the id of the newest change set it applies.
@@ -40,7 +40,7 @@ final class HostProcess {
         var abandoned = false
     }
 
-    init(pid: pid_t, channel: MessageChannel, generation: Int, environment: [String]) {
+    init(pid: pid_t, channel: MessageChannel, generation: Int, environment: [Bytes]) {
         self.pid = pid
         self.channel = channel
         self.generation = generation
@@ -55,7 +55,7 @@ final class HostProcess {
     /// Starts a host for the project; its end of a socket pair becomes fd 3.
     static func spawn(
         generation: Int, installation: Installation, python: PythonInstallation, identity: ProjectIdentity,
-        preload: [String], patches: [String], patchInPlace: Bool, environment: [String], logFd: Int32
+        preload: [String], patches: [String], patchInPlace: Bool, environment: [Bytes], logFd: Int32
     ) throws -> HostProcess {
         let (ours, theirs) = try UnixSocket.pair()
         defer { close(theirs) }
@@ -88,11 +88,11 @@ final class HostProcess {
     /// The environment a template is built with, from a caller's: without the interpreter start-up
     /// variables, which runs either never have (they go to plain pytest) or apply per run, and without
     /// pytestd's own variables. Also what a run's environment is compared in.
-    static func templateEnvironment(from callerEnvironment: [String]) -> [String] {
-        let excluded = BypassRule.interpreterStartupVariables.union(BypassRule.emulatedVariables)
+    static func templateEnvironment(from callerEnvironment: [Bytes]) -> [Bytes] {
+        let excluded = Set(BypassRule.interpreterStartupVariables.union(BypassRule.emulatedVariables).map { Bytes($0.utf8) })
         return callerEnvironment.filter { entry in
-            let name = entry.prefix { $0 != "=" }
-            return !excluded.contains(String(name)) && !name.hasPrefix("PYTESTD_")
+            let name = Bytes(entry.prefix { $0 != UInt8(ascii: "=") })
+            return !excluded.contains(name) && !name.starts(with: "PYTESTD_".utf8)
         }
     }
 

@@ -7,7 +7,9 @@ extension ManagerServer {
     // MARK: Hosts
 
     func startHost() {
-        guard !stopping, unavailable == nil, warming == nil, let python else { return }
+        guard !stopping, warming == nil else { return }
+        probeInterpreter(force: false)
+        guard unavailable == nil, let python else { return }
         generation += 1
         do {
             let host = try HostProcess.spawn(
@@ -48,10 +50,12 @@ extension ManagerServer {
             guard !host.channel.isClosed else { return }  // the events made it stale already
             host.freshness = Freshness(
                 loaded: report.loadedFiles, root: identity.root.path, sitePackages: python?.sitePackages ?? "/",
-                interpreterFiles: [FileSystem.realPath(identity.interpreter), python?.libpython].compactMap { $0 })
+                interpreterFiles: [FileSystem.realPath(identity.interpreter), python?.libpython,
+                                   PythonInstallation.venvConfiguration(of: identity.interpreter)].compactMap { $0 })
             host.environmentDependencies = EnvironmentDependencies(
-                reads: report.environmentReads, wholeEnvironment: report.readsWholeEnvironment,
-                templateEnvironment: host.environment.map { Bytes($0.utf8) })
+                reads: report.environmentReads, readers: report.environmentReaders,
+                wholeEnvironmentReader: report.readsWholeEnvironment ? report.wholeEnvironmentReader : nil,
+                templateEnvironment: host.environment)
             if warming === host { warming = nil }
             if reloading === host { reloading = nil }
             host.state = .ready(report)
@@ -156,6 +160,14 @@ extension ManagerServer {
             lastRetirement = "host \(host.pid) exited unexpectedly"
             scheduleWarm(after: 0)
         }
+    }
+
+    /// Takes every host out of service: the next runs wait for a new clean one.
+    func retireEveryHost(because reason: String) {
+        if let host = reloading { abandonReload(host, because: reason) }
+        abandonPendingReloads()
+        for host in [active, pristine].compactMap({ $0 }) { retire(host, because: reason) }
+        if let host = warming { abandonWarming(host, because: reason) }
     }
 
     /// Takes a host out of service; it finishes the runs it has, then exits.

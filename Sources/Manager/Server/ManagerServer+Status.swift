@@ -30,6 +30,7 @@ extension ManagerServer {
                 StatusField("warm-up", "\(String(format2: report.warmupSeconds)) s, \(host.freshness.loadedFiles.count) project files"),
             ]
             if !report.warmupNote.isEmpty { fields.append(StatusField("warm-up note", report.warmupNote)) }
+            if let reads = host.environmentDependencies.summary { fields.append(StatusField("environment read at import", reads)) }
         }
         if let host = warming { fields.append(StatusField("warming host pid", "\(host.pid)")) }
         if let host = reloading { fields.append(StatusField("reloading host pid", "\(host.pid)")) }

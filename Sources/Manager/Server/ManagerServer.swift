@@ -16,7 +16,7 @@ final class ManagerServer {
     let buildIdentity: String
     /// The environment the next host's template is imported under: the starting caller's, then the
     /// environment of the last run that needed a template of its own.
-    var templateEnvironment: [String]
+    var templateEnvironment: [Bytes]
     let logFd: Int32
     let listener: Int32
     let watcher: SourceWatcher
@@ -26,6 +26,8 @@ final class ManagerServer {
     /// Why no host can be started for this interpreter at all (runs fall back to plain pytest).
     var unavailable: String?
     var python: PythonInstallation?
+    /// The interpreter's fingerprint when it was last probed.
+    var probedInterpreter: [String] = []
     var hosts: [HostProcess] = []
     /// The host runs are sent to; nil while none is ready and fresh.
     var active: HostProcess?
@@ -62,7 +64,7 @@ final class ManagerServer {
 
     static let coalescingDelay = 0.05
 
-    init(identity: ProjectIdentity, settings: ProjectSettings, files: ManagerFiles, environment: [String], logFd: Int32) throws {
+    init(identity: ProjectIdentity, settings: ProjectSettings, files: ManagerFiles, environment: [Bytes], logFd: Int32) throws {
         self.identity = identity
         self.settings = settings
         self.files = files
@@ -75,17 +77,33 @@ final class ManagerServer {
         unlink(files.socket)
         listener = try UnixSocket.listen(at: files.socket)
         _ = fcntl(listener, F_SETFL, O_NONBLOCK)
+        // Watch before the first host starts: an edit during its warm-up must be seen.
+        watcher.watch(identity.root.path, recursive: true)
+        probeInterpreter(force: true)
+    }
+
+    /// Asks the interpreter about itself when it is not the one probed last (a venv recreated in place
+    /// with another Python), or always with `force`: libpython, site-packages and version follow it,
+    /// and the hosts of the old one retire. Returns whether it probed.
+    @discardableResult
+    func probeInterpreter(force: Bool) -> Bool {
+        let fingerprint = PythonInstallation.fingerprint(of: identity.interpreter)
+        guard force || fingerprint != probedInterpreter else { return false }
+        let previous = python
+        probedInterpreter = fingerprint
         do {
             let python = try PythonInstallation.probe(identity.interpreter)
             self.python = python
-            // Watch before the first host starts: an edit during its warm-up must be seen.
-            watcher.watch(identity.root.path, recursive: true)
-            watcher.watch(python.sitePackages, recursive: false)
+            unavailable = nil
+            if python.sitePackages != previous?.sitePackages { watcher.watch(python.sitePackages, recursive: false) }
             ManagerLog.write("serving \(identity.root.path) with Python \(python.versionString) (\(identity.interpreter))")
         } catch {
+            python = nil
             unavailable = "\(error)"
             ManagerLog.write("cannot serve: \(error)")
         }
+        retireEveryHost(because: "the interpreter changed (now \(python.map { "Python \($0.versionString)" } ?? "unusable"))")
+        return true
     }
 
     func run() -> Never {
@@ -159,6 +177,8 @@ final class ManagerServer {
                 client.reply(.bypass)
                 return drop(client)
             }
+            // A recreated venv may be the fix: probe it again and retry.
+            if unavailable ?? hostFailure != nil, probeInterpreter(force: false) { hostFailure = nil }
             if let reason = unavailable ?? hostFailure.map({ "the warm host failed: \($0)" }) {
                 client.reply(.fallback(reason: reason))
                 return drop(client)
@@ -185,10 +205,8 @@ final class ManagerServer {
             shutDown(because: "stop requested")
         case .restart where identityMatches:
             hostFailure = nil
-            if let host = reloading { abandonReload(host, because: "restart requested") }
-            abandonPendingReloads()
-            for host in [active, pristine].compactMap({ $0 }) { retire(host, because: "restart requested") }
-            if let host = warming { abandonWarming(host, because: "restart requested") }
+            retireEveryHost(because: "restart requested")
+            probeInterpreter(force: true)
             startHost()
             client.reply(.acknowledged)
             drop(client)
@@ -260,12 +278,11 @@ final class ManagerServer {
         guard !waiting.isEmpty, let host = freshActiveHost() else { return }
         for client in waiting.sorted(by: { queuedSince($0) < queuedSince($1) }) {
             guard case .queued(let request, _, _) = client.state else { continue }
-            let environment = HostProcess.templateEnvironment(from: request.environment.map { String(decoding: $0, as: UTF8.self) })
-            let bytes = environment.map { Bytes($0.utf8) }
+            let environment = HostProcess.templateEnvironment(from: request.environment)
             // A template built with exactly this environment serves it, whatever its imports did.
-            if host.environment != environment, let name = host.environmentDependencies.firstDifference(in: bytes) {
+            if host.environment != environment, let name = host.environmentDependencies.firstDifference(in: environment) {
                 // The template's imports saw other values: this run needs a template of its own.
-                retire(host, because: host.environmentDependencies.describeDifference(name, in: bytes))
+                retire(host, because: host.environmentDependencies.describeDifference(name, in: environment))
                 templateEnvironment = environment
                 scheduleWarm(after: 0)
                 client.noteOnTerminal(waitingNote())

@@ -1,7 +1,8 @@
 import PytestdCore
 import PytestdPosix
 
-/// What the manager learns by asking the project's interpreter about itself, once at start.
+/// What the manager learns by asking the project's interpreter about itself: at start, and again
+/// whenever its fingerprint changed (a venv recreated in place) or on `pytestd restart`.
 struct PythonInstallation {
     var version: (major: Int, minor: Int, micro: Int)
     var libpython: String
@@ -19,6 +20,18 @@ struct PythonInstallation {
         print(os.path.join(v("LIBDIR") or "", v("INSTSONAME") or "") if v("Py_ENABLE_SHARED") else "")
         print(sysconfig.get_paths()["purelib"])
         """
+
+    /// What the probe's answers depend on: the binary `interpreter` resolves to and the venv's
+    /// `pyvenv.cfg`. `python -m venv --clear` on the same path with another Python changes it.
+    static func fingerprint(of interpreter: String) -> [String] {
+        [FileSystem.realPath(interpreter) ?? "missing"]
+            + [interpreter, venvConfiguration(of: interpreter)].map { FileSystem.fingerprint($0)?.description ?? "missing" }
+    }
+
+    /// The venv's `pyvenv.cfg`, beside its `bin/`.
+    static func venvConfiguration(of interpreter: String) -> String {
+        ProjectRoot.join(ProjectRoot.parent(of: ProjectRoot.parent(of: interpreter)), "pyvenv.cfg")
+    }
 
     /// Asks `interpreter`; throws a user-facing reason when this interpreter cannot be embedded.
     static func probe(_ interpreter: String) throws -> PythonInstallation {

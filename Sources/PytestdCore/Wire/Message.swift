@@ -96,11 +96,15 @@ public struct HostReport: Equatable, Sendable {
     public var warmupSeconds: Double
     /// Collection problems during warm-up, shown by `pytestd status`; runs report them as pytest would.
     public var warmupNote: String
+    /// `NAME=module` for each of `environmentReads`: the module whose import read it (`pytestd status`).
+    public var environmentReaders: [Bytes]
+    /// The module whose import iterated the whole environment; empty when none did.
+    public var wholeEnvironmentReader: String
 
     public init(
         pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], modules: [Bytes],
         importEdges: [Bytes], environmentReads: [Bytes], readsWholeEnvironment: Bool, warmupSeconds: Double,
-        warmupNote: String
+        warmupNote: String, environmentReaders: [Bytes] = [], wholeEnvironmentReader: String = ""
     ) {
         self.pythonVersion = pythonVersion
         self.pytestVersion = pytestVersion
@@ -111,6 +115,8 @@ public struct HostReport: Equatable, Sendable {
         self.readsWholeEnvironment = readsWholeEnvironment
         self.warmupSeconds = warmupSeconds
         self.warmupNote = warmupNote
+        self.environmentReaders = environmentReaders
+        self.wholeEnvironmentReader = wholeEnvironmentReader
     }
 }
 
