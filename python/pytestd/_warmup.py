@@ -57,6 +57,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
             os.chdir(saved_cwd)
         _release_warmup_session()
         _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
+        _patches.run_after_warmup()
     note = _warmup_note(int(status), output.getvalue())
     if note:
         print(f"pytestd-host: warm-up: {note}", file=sys.stderr)

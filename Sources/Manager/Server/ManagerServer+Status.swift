@@ -36,6 +36,7 @@ extension ManagerServer {
             StatusField("last change set", lastChangeSet.isEmpty ? "none" : lastChangeSet.joined(separator: ", ")),
             StatusField("last reload", lastReload ?? "none"),
             StatusField("last fallback", lastFallback ?? "none"),
+            StatusField("served cold", coldServing.map { "yes: \($0.reason)" } ?? "no"),
             StatusField("last retirement", lastRetirement ?? "none"),
         ]
         if let reason = watcher.incompleteReason { fields.append(StatusField("watching", "incomplete: \(reason)")) }

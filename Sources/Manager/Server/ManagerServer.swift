@@ -45,6 +45,8 @@ final class ManagerServer {
     var lastFallback: String?
     /// The last host failure; cleared by a file change or `pytestd restart`, which retry.
     var hostFailure: String?
+    /// A warm run declined for a reason of the project's: its runs go to plain pytest meanwhile.
+    var coldServing: ColdServing?
     var clients: [Int32: ClientConnection] = [:]
     var nextRunId: UInt64 = 1
     var generation = 0
@@ -158,6 +160,10 @@ final class ManagerServer {
                 client.reply(.fallback(reason: reason))
                 return drop(client)
             }
+            if let cold = coldServing {
+                client.reply(.fallback(reason: cold.note))
+                return drop(client)
+            }
             serveQueue()
             if case .queued = client.state { client.noteOnTerminal(waitingNote()) }
         case .forwardSignal(let signal):
@@ -180,6 +186,7 @@ final class ManagerServer {
             shutDown(because: "stop requested")
         case .restart where identityMatches:
             hostFailure = nil
+            coldServing = nil
             if let host = reloading { abandonReload(host, because: "restart requested") }
             abandonPendingReloads()
             for host in [active, pristine].compactMap({ $0 }) { retire(host, because: "restart requested") }
