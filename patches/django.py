@@ -15,6 +15,7 @@ Database connections the template opened are closed before any run is forked (fo
 them), and pytest-django's database blocker is released if an older pytest-django left it installed.
 """
 
+import copy
 import os
 import sys
 import types
@@ -99,11 +100,28 @@ def check_run_settings(config):
 
 
 def _explicit(holder) -> dict:
-    """The settings ``configure`` was given (or that were set on its holder since)."""
-    values = {name: value for name, value in vars(holder).items() if name.isupper()}
+    """The settings ``configure`` was given (or that were set on its holder since), as copies: Django
+    fills in ``DATABASES`` in place when connections are first used, so those are compared with the
+    defaults filled in."""
+    values = {name: _copy(name, value) for name, value in vars(holder).items() if name.isupper()}
     default = holder.default_settings
     values["<default_settings>"] = getattr(default, "__name__", default)
     return values
+
+
+def _copy(name, value):
+    try:
+        value = copy.deepcopy(value)
+    except Exception:
+        return value
+    if name == "DATABASES":
+        from django.db.utils import ConnectionHandler
+
+        try:
+            return ConnectionHandler().configure_settings(value)
+        except Exception:
+            return value
+    return value
 
 
 def _same(a, b) -> bool:
@@ -134,8 +152,8 @@ def _release_database_blocker():
 
 
 def _detach_inherited_connections():
-    if "django.db" not in sys.modules:
-        return
+    if (_holder is None and _settings_module is None) or "django.db" not in sys.modules:
+        return  # without settings the template cannot have connected
     from django.db import connections
 
     try:
