@@ -267,13 +267,11 @@ def test_pytest_django_with_the_settings_module_in_the_ini_file(ctx, django_venv
         plain, daemon = pair.run_both("-q", *args)
         assert plain.rc == 0, plain.describe()
         assert_same_as_plain(plain, daemon, pair)
-    assert pair.d.status()["served cold"] == "no"
 
     # Another settings module on the command line, for one run: plain pytest serves it.
     plain, daemon = pair.run_both("-q", "--ds", "proj.settings_other")
     assert plain.rc == 1 and "test_greeting" in plain.out, plain.describe()
     assert_same_as_plain(plain, daemon, pair, note="Django settings module is proj.settings_other")
-    assert pair.d.status()["served cold"] == "no"
 
     # An edit to the settings module: Django's settings object would keep the old values after a
     # reload, so the edit waits for a clean host.
@@ -282,6 +280,7 @@ def test_pytest_django_with_the_settings_module_in_the_ini_file(ctx, django_venv
     plain, daemon = pair.run_both("-q")
     assert plain.rc == 1 and "test_greeting" in plain.out, plain.describe()
     assert_same_as_plain(plain, daemon, pair)
+    assert pair.d.status()["served cold"] == "no"
 
 
 def test_pytest_django_with_the_settings_module_from_the_environment(ctx, django_venv):
