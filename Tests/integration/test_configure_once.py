@@ -97,6 +97,14 @@ def test_a_hook_that_fails_only_warm_goes_to_plain_pytest_until_the_conftest_cha
     assert int(pair.d.status()["runs"]) == runs + 1
 
 
+@pytest.mark.parametrize("version", ["3.9", "3.13"])
+def test_the_safety_net_with_other_pythons_and_pytest_versions(ctx, version):
+    pair = ctx.pair(dict(SAFETY_FILES, **{"tests/conftest.py": CONFIGURE_ONCE}), venv=version, label=f"net{version}")
+    for note in ("the registry is configured already", "serving this project cold"):
+        plain, daemon = pair.run_both("-q")
+        assert_same_as_plain(plain, daemon, pair, note=note)
+
+
 def test_a_conftest_that_fails_to_import_only_warm_goes_to_plain_pytest(ctx):
     """`other/conftest.py` is not part of the warm-up (testpaths), and fails if the registry was set up
     by another conftest in the same process — as the template's warm-up did."""
