@@ -14,17 +14,13 @@ Ctrl-C, and anything after the session has started.
 """
 
 import os
-import sys
 import traceback
 
 from pytestd import _patches
 
 _decline_fd = -1
-# pytest's own packages and ours: the first frame outside them is the code that failed.
-_MACHINERY = tuple(
-    os.path.dirname(path) + os.sep
-    for path in (_patches.__file__,)
-)
+# pluggy's, pytest's and our own directories: the first frame outside them is the code that failed.
+_MACHINERY = (os.path.dirname(_patches.__file__) + os.sep,)
 
 
 def install(decline_fd: int) -> None:
@@ -156,9 +152,10 @@ def _guard_session_start(config) -> None:
 
 
 def _session_reported(config) -> bool:
-    """Whether the terminal reporter has started the session's output (its hook runs last)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    return getattr(reporter, "_session", None) is not None
+    """Whether pytest's terminal output of the session has started: the reporter's hook runs last,
+    the progress plugin's (pytest 9, opt-in on a tty) may run earlier."""
+    return any(getattr(config.pluginmanager.get_plugin(name), "_session", None) is not None
+               for name in ("terminalreporter", "terminalprogress-plugin"))
 
 
 def _decline_if_pending() -> None:
