@@ -76,10 +76,11 @@ def _guard_prepareconfig(config_module) -> None:
         try:
             config = original(*args, **kwargs)
         except Exception as exc:
-            if not _declinable(exc):
-                raise
             cause = getattr(exc, "cause", None) or exc.__cause__ or exc
-            decline_for(cause if isinstance(exc, config_module.PluginImportFailure) else exc, "pytest's start-up")
+            # `-p name` of a module that does not exist (pytest < 9 says so with an ImportError).
+            if not _declinable(exc) or isinstance(cause, ModuleNotFoundError):
+                raise
+            decline_for(cause if type(exc).__name__ == "PluginImportFailure" else exc, "pytest's start-up")
         _decline_if_pending()
         return config
 
