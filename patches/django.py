@@ -12,7 +12,8 @@ Projects configure Django in one of two ways, and the warm-up session ran either
   for a clean host (a reload would leave Django's settings object holding the old values).
 
 Database connections the template opened are closed before any run is forked (forks must not share
-them), and pytest-django's database blocker is released if an older pytest-django left it installed.
+them), pytest-django's database blocker is released if an older pytest-django left it installed, and
+models of test modules (which each run imports afresh) are unregistered so they register as anew.
 """
 
 import copy
@@ -59,6 +60,7 @@ def record_warm_settings():
 def configure_afresh():
     """The run's first ``settings.configure`` replaces the template's settings instead of failing."""
     _detach_inherited_connections()
+    _forget_models_of_evicted_modules()
     if _holder is None:
         return
     from django.conf import LazySettings, settings
@@ -149,6 +151,23 @@ def _release_database_blocker():
     blocker = getattr(plugin, "_blocking_manager", None)
     while blocker is not None and getattr(blocker, "_history", None):
         blocker.restore()
+
+
+def _forget_models_of_evicted_modules():
+    """Test modules are imported afresh by each run: models they define must register as in a fresh
+    process, not as a second registration ("Model ... was already registered")."""
+    if _holder is None and _settings_module is None:
+        return
+    from django.apps import apps
+
+    dropped = False
+    for models in apps.all_models.values():  # each AppConfig.models is the same dict
+        for name, model in list(models.items()):
+            if model.__module__ not in sys.modules:
+                del models[name]
+                dropped = True
+    if dropped:
+        apps.clear_cache()
 
 
 def _detach_inherited_connections():

@@ -201,6 +201,18 @@ SHOP = {
         def test_greeting():
             assert settings.GREETING == "hello"
     ''',
+    "tests/test_local_model.py": '''
+        from django.db import models
+
+        class Note(models.Model):  # each run imports this module afresh: no "already registered"
+            text = models.CharField(max_length=20)
+
+            class Meta:
+                app_label = "shop"
+
+        def test_note():
+            assert Note._meta.app_label == "shop"
+    ''',
 }
 
 CONFTEST_CONFIGURE = '''
@@ -229,7 +241,7 @@ def test_django_configured_in_a_conftest_runs_warm(ctx, django_venv):
     assert pair.d.cli("start").rc == 0
     for _ in range(2):
         plain, daemon = pair.run_both("-q")
-        assert plain.rc == 0 and "4 passed" in plain.out, plain.describe()
+        assert plain.rc == 0 and "5 passed" in plain.out, plain.describe()
         assert_same_as_plain(plain, daemon, pair)
     status = pair.d.status()
     assert status["served cold"] == "no" and int(status["runs"]) == 2, status
