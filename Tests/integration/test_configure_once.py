@@ -130,6 +130,18 @@ def test_a_conftest_that_fails_to_import_only_warm_goes_to_plain_pytest(ctx):
     assert pair.d.status()["served cold"] == "no"
 
 
+def test_a_conftest_that_never_imports_is_pytests_to_report(ctx):
+    """A missing module or a syntax error fails a fresh process the same way: no decline, no note."""
+    files = dict(SAFETY_FILES, **{"tests/conftest.py": "import definitely_missing_pkg\n",
+                                  "other/conftest.py": "def broken(:\n", "other/test_o.py": "def test_o(): pass\n"})
+    pair = ctx.pair(files, label="netsrc")
+    for args in (["-q"], ["-q", "other"]):
+        plain, daemon = pair.run_both(*args)
+        assert plain.rc == 4, plain.describe()
+        assert_same_as_plain(plain, daemon, pair)
+    assert pair.d.status()["served cold"] == "no"
+
+
 def test_a_failure_a_fresh_process_has_too_is_declined_without_an_internal_error(ctx):
     """A hook that always raises: plain pytest prints its INTERNALERROR itself; pytestd adds nothing
     but its note, and never prints one of its own."""

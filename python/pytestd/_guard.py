@@ -61,11 +61,12 @@ def decline_for(exc: BaseException, where: str) -> None:
 
 
 def _declinable(exc: BaseException) -> bool:
-    """Failures a fresh process would report exactly the same way are pytest's to report."""
+    """Failures a fresh process would report exactly the same way are pytest's to report: usage
+    errors, ``pytest.exit``, source that does not compile, a module that does not exist."""
     from _pytest.config import UsageError
     from _pytest.outcomes import Exit
 
-    return isinstance(exc, Exception) and not isinstance(exc, (UsageError, Exit))
+    return isinstance(exc, Exception) and not isinstance(exc, (UsageError, Exit, SyntaxError, ModuleNotFoundError))
 
 
 def _guard_prepareconfig(config_module) -> None:
@@ -77,8 +78,8 @@ def _guard_prepareconfig(config_module) -> None:
             config = original(*args, **kwargs)
         except Exception as exc:
             cause = getattr(exc, "cause", None) or exc.__cause__ or exc
-            # `-p name` of a module that does not exist (pytest < 9 says so with an ImportError).
-            if not _declinable(exc) or isinstance(cause, ModuleNotFoundError):
+            # pytest < 9 reports `-p name` of a module that does not exist as an ImportError.
+            if not _declinable(exc) or not _declinable(cause):
                 raise
             decline_for(cause if type(exc).__name__ == "PluginImportFailure" else exc, "pytest's start-up")
         _decline_if_pending()
