@@ -142,6 +142,29 @@ def test_a_conftest_that_never_imports_is_pytests_to_report(ctx):
     assert pair.d.status()["served cold"] == "no"
 
 
+def test_a_configure_failure_inside_a_test_is_that_tests_own(ctx):
+    """pytester's in-process runs make a Config inside a test: the safety net guards only the run's
+    own start, so a test is never interrupted (and never run twice)."""
+    files = dict(SAFETY_FILES, **{
+        "conftest.py": "pytest_plugins = ['pytester']\n",
+        "tests/test_inner.py": '''
+            def test_inner_run_fails_to_configure(pytester):
+                pytester.makeconftest("def pytest_configure(config):\\n    raise RuntimeError('inner')\\n")
+                pytester.makepyfile("def test_x(): pass")
+                assert pytester.runpytest_inprocess().ret == 3
+
+            def test_inner_conftest_fails_to_import(pytester):
+                pytester.makeconftest("raise RuntimeError('inner import')")
+                pytester.makepyfile("def test_x(): pass")
+                assert pytester.runpytest_inprocess().ret == 4
+        ''',
+    })
+    pair = ctx.pair(files, label="netinner")
+    plain, daemon = pair.run_both("-q", "-p", "no:cacheprovider", "tests/test_inner.py")
+    assert plain.rc == 0 and "2 passed" in plain.out, plain.describe()
+    assert_same_as_plain(plain, daemon, pair)
+
+
 def test_a_failure_a_fresh_process_has_too_is_declined_without_an_internal_error(ctx):
     """A hook that always raises: plain pytest prints its INTERNALERROR itself; pytestd adds nothing
     but its note, and never prints one of its own."""

@@ -19,14 +19,18 @@ import traceback
 from pytestd import _patches
 
 _decline_fd = -1
+# Until the run's session has started: later failures are pytest's to report, and a Config made by a
+# test (pytester's in-process runs) must never end the run.
+_active = False
 # pluggy's, pytest's and our own directories: the first frame outside them is the code that failed.
 _MACHINERY = (os.path.dirname(_patches.__file__) + os.sep,)
 
 
 def install(decline_fd: int) -> None:
     """Guards pytest's start-up in this run child; ``decline_fd`` is the pipe to the host."""
-    global _decline_fd, _MACHINERY
+    global _decline_fd, _MACHINERY, _active
     _decline_fd = decline_fd
+    _active = True
     import pluggy
     import _pytest
     from _pytest import config as config_module
@@ -74,6 +78,8 @@ def _guard_prepareconfig(config_module) -> None:
     original = config_module._prepareconfig
 
     def guarded_prepareconfig(*args, **kwargs):
+        if not _active:
+            return original(*args, **kwargs)
         try:
             config = original(*args, **kwargs)
         except Exception as exc:
@@ -93,7 +99,7 @@ def _guard_conftest_import(manager_class) -> None:
     original = manager_class._importconftest
 
     def guarded_importconftest(self, conftestpath, *args, **kwargs):
-        if getattr(self, "_pytestd_session_started", False):
+        if not _active:
             return original(self, conftestpath, *args, **kwargs)
         try:
             return original(self, conftestpath, *args, **kwargs)
@@ -112,6 +118,8 @@ def _guard_configure(config_class) -> None:
     original = config_class._do_configure
 
     def guarded_do_configure(self):
+        if not _active:
+            return original(self)
         try:
             original(self)
         except Exception as exc:
@@ -139,16 +147,18 @@ def _guard_session_start(config) -> None:
             return getattr(original, name)
 
         def __call__(self, **kwargs):
+            global _active
             setattr(relay, "pytest_sessionstart", original)
             try:
-                original(**kwargs)
+                result = original(**kwargs)
             except Exception as exc:
                 if not _declinable(exc) or _session_reported(config):
+                    _active = False
                     raise
                 decline_for(exc, "pytest_sessionstart")
-            finally:
-                config.pluginmanager._pytestd_session_started = True
             _decline_if_pending()
+            _active = False
+            return result
 
     setattr(relay, "pytest_sessionstart", GuardedSessionStart())
 
