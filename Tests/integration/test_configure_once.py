@@ -331,9 +331,11 @@ def test_pytest_django_with_the_settings_module_in_the_ini_file(ctx, django_venv
 
     # An edit to the settings module: Django's settings object would keep the old values after a
     # reload, so the edit waits for a clean host.
+    # pytestd's side runs first, while a reloaded template would be the first ready.
     text = (pair.d.root / "src/proj/settings.py").read_text()
     pair.write("src/proj/settings.py", text.replace('GREETING = "hello"', 'GREETING = "bye"'))
-    plain, daemon = pair.run_both("-q")
+    daemon = pair.d.pytest("-q")
+    plain = pair.p.pytest("-q", via="plain")
     assert plain.rc == 1 and "test_greeting" in plain.out, plain.describe()
     assert_same_as_plain(plain, daemon, pair)
     assert pair.d.status()["served cold"] == "no"
