@@ -76,12 +76,13 @@ struct EmbeddedPython {
             wholeEnvironmentReader: wholeEnvironmentReader)
     }
 
-    /// In a run child: runs pytest for the request and returns its exit status.
-    func run(_ request: RunRequest) -> Int32 {
+    /// In a run child: runs pytest for the request and returns its exit status (or declines, see
+    /// `DeclinePipe`).
+    func run(_ request: RunRequest, declineFd: Int32) -> Int32 {
         let style: Bytes = request.style == .module ? Array("module".utf8) : Array("console".utf8)
         let arguments = [
             NulTerminatedList.join(request.argv), request.workingDirectory, NulTerminatedList.join(request.environment), style,
-            request.scriptPath,
+            request.scriptPath, Bytes(String(declineFd).utf8),
         ]
         var status = 0
         let rc = withCArguments(arguments) { count, pointers, lengths in

@@ -10,8 +10,9 @@ final class HostLoop {
     private let control: MessageChannel
     private let python: EmbeddedPython
     private let signals: Int32
-    /// Run children by pid → the manager's run id and when the child was forked.
-    private var runs: [pid_t: (id: UInt64, forkedAt: Double)] = [:]
+    /// Run children by pid → the manager's run id, when the child was forked, and the read end of
+    /// its decline pipe.
+    private var runs: [pid_t: (id: UInt64, forkedAt: Double, declines: Int32)] = [:]
     private var warnedAboutThreads = false
 
     init(control: MessageChannel, python: EmbeddedPython) {
@@ -65,22 +66,29 @@ final class HostLoop {
     private func startRun(id: UInt64, request: RunRequest, descriptors: [Int32]) {
         defer { descriptors.forEach { _ = close($0) } }
         warnIfMultithreaded()
+        guard let declines = DeclinePipe.make() else {
+            try? control.send(.runFinished(id: id, .exited(3), childSeconds: 0))
+            return writeLog("pytestd-host: pipe failed: \(PosixError("pipe"))")
+        }
         python.beforeFork()
         let forkedAt = monotonicSeconds()
         let pid = cposix_fork()
         if pid == 0 {
             python.afterForkInChild()
-            RunChild(request: request, descriptors: descriptors, controlFd: control.fd, python: python).run()
+            close(declines.read)
+            RunChild(request: request, descriptors: descriptors, controlFd: control.fd, declineFd: declines.write, python: python).run()
         }
         python.afterForkInParent()
+        close(declines.write)
         guard pid > 0 else {
+            close(declines.read)
             try? control.send(.runFinished(id: id, .exited(3), childSeconds: 0))
             writeLog("pytestd-host: fork failed: \(PosixError("fork"))")
             return
         }
         // Also set from the parent, so a signal forwarded right away already has a group to reach.
         setpgid(pid, pid)
-        runs[pid] = (id, forkedAt)
+        runs[pid] = (id, forkedAt, declines.read)
         try? control.send(.runStarted(id: id, pid: pid))
     }
 
@@ -115,6 +123,7 @@ final class HostLoop {
     /// In the reloading child: none of the parent's runs or signals are ours; report, then serve.
     private func becomeReloadedTemplate(_ order: ReloadOrder, control newControl: MessageChannel) -> Never {
         control.close()
+        for run in runs.values { close(run.declines) }
         runs = [:]
         do {
             try newControl.send(.hostReady(try python.reload(order)))
@@ -131,7 +140,15 @@ final class HostLoop {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
-            guard let run = runs.removeValue(forKey: pid), let outcome = RunOutcome(waitStatus: status) else { continue }
+            guard let run = runs.removeValue(forKey: pid) else { continue }
+            let decline = DeclinePipe.read(run.declines)
+            close(run.declines)
+            if let decline {
+                writeLog("pytestd-host: run \(run.id) declined: \(decline.reason)\(decline.details.isEmpty ? "" : "\n" + decline.details)")
+                try? control.send(.runDeclined(id: run.id, reason: decline.reason, remember: decline.remember))
+                continue
+            }
+            guard let outcome = RunOutcome(waitStatus: status) else { continue }
             try? control.send(.runFinished(id: run.id, outcome, childSeconds: monotonicSeconds() - run.forkedAt))
         }
     }
@@ -152,6 +169,36 @@ final class HostLoop {
         for pid in runs.keys { kill(-pid, SIGKILL) }
         for pid in runs.keys { _ = waitpid(pid, nil, 0) }
         exit(0)
+    }
+}
+
+/// How a run child hands its run back (see `python/pytestd/_guard.py`): it writes `1` or `0` (the
+/// cause is the project's, to remember, or this run's alone), the reason, a newline and the details
+/// (a traceback, for the log) to a pipe, then exits. Close-on-exec, so nothing the run starts
+/// inherits it; read without blocking once the child is reaped (what it started may keep it open).
+enum DeclinePipe {
+    static func make() -> (read: Int32, write: Int32)? {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return nil }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
+        return (fds[0], fds[1])
+    }
+
+    static func read(_ fd: Int32) -> (reason: String, details: String, remember: Bool)? {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { bytes += buffer[0..<n]; continue }
+            if n < 0 && errno == EINTR { continue }
+            break
+        }
+        guard let flag = bytes.first else { return nil }
+        let rest = bytes.dropFirst()
+        let newline = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
+        return (String(decoding: rest[..<newline], as: UTF8.self),
+                String(decoding: rest[newline...].dropFirst(), as: UTF8.self), flag != UInt8(ascii: "0"))
     }
 }
 

@@ -8,6 +8,8 @@ struct RunChild {
     /// The caller's stdin, stdout and stderr.
     let descriptors: [Int32]
     let controlFd: Int32
+    /// The write end of this run's decline pipe (see `DeclinePipe`).
+    let declineFd: Int32
     let python: EmbeddedPython
 
     func run() -> Never {
@@ -21,6 +23,6 @@ struct RunChild {
             _exit(3)
         }
         for source in descriptors where source > 2 { close(source) }
-        _exit(python.run(request))
+        _exit(python.run(request, declineFd: declineFd))
     }
 }

@@ -17,6 +17,8 @@ struct MessageSamples {
             .reload(ReloadOrder(steps: [["model"], ["a", "b"], []], evict: ["test_x"], changed: ["model", "test_x"],
                                 causes: [["model"], ["model"], [], ["model", "test_x"]])), .reloadStarted(pid: 42),
             .hostFailed(reason: "x"), .runStarted(id: 7, pid: 1234), .runFinished(id: 7, .signaled(9), childSeconds: 1e-3),
+            .runDeclined(id: 8, reason: "pytest_configure raised RuntimeError: Settings already configured.", remember: true),
+            .runDeclined(id: .max, reason: "", remember: false),
         ]
     }
 

@@ -14,7 +14,11 @@ edits, and to start each run. Projects import it only in their patch files::
     pytestd.never_reload("app.settings")
 """
 
-from pytestd._patches import after_fork, after_reload, before_reload, never_reload
+from pytestd._patches import (
+    ServeCold, after_fork, after_reload, after_warmup, before_reload, never_reload, run_configured,
+)
 
-__all__ = ["after_fork", "after_reload", "before_reload", "never_reload"]
+__all__ = [
+    "ServeCold", "after_fork", "after_reload", "after_warmup", "before_reload", "never_reload", "run_configured",
+]
 __version__ = "0.2.0"

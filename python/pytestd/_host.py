@@ -1,6 +1,6 @@
 """The entry points the Swift host calls. Everything crosses as bytes (see _wire)."""
 
-from pytestd import _reload, _run, _warmup
+from pytestd import _guard, _patches, _reload, _run, _warmup
 
 
 def preflight() -> bytes:
@@ -19,5 +19,10 @@ def reload(steps: bytes, evict: bytes, changed: bytes, causes: bytes) -> bytes:
         return b"-" + str(exc).encode()
 
 
-def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes) -> int:
-    return _run.run(argv, cwd, environment, style, script)
+def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes, decline_fd: bytes) -> int:
+    """``decline_fd``: the pipe on which the child tells the host it hands the run to plain pytest."""
+    _guard.install(int(decline_fd))
+    try:
+        return _run.run(argv, cwd, environment, style, script)
+    except _patches.ServeCold as exc:
+        _guard.decline_for(exc, "an after_fork patch")

@@ -64,6 +64,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
         _release_warmup_session()
         _evict_session_imports(collected)
         _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
+        _patches.run_after_warmup()
     _forget_warnings_already_shown()
     note = _warmup_note(int(status), output.getvalue())
     if note:

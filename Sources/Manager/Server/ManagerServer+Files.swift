@@ -24,6 +24,10 @@ extension ManagerServer {
                 needsCleanHost = needsCleanHost ?? "site-packages changed"
             case .changed(let change):
                 BytecodeCache.purge(sourceFile: change.path)
+                if coldServing != nil, ColdServing.isCleared(byChangeTo: change.path, patchDirectories: patchDirectories()) {
+                    ManagerLog.write("\(relative(change.path)) changed: trying warm runs again")
+                    coldServing = nil
+                }
                 warming?.changesWhileWarming.append(change.path)
                 reloading?.changesWhileWarming.append(change.path)
                 for host in hosts {
@@ -66,6 +70,11 @@ extension ManagerServer {
         } else if let host = active {
             retire(host, because: "\(lastChangeSet.joined(separator: ", ")) changed")
         }
+    }
+
+    /// The project's patch directories, absolute.
+    func patchDirectories() -> [String] {
+        settings.patches.map { ProjectRoot.join(identity.root.path, $0) }
     }
 
     func relative(_ path: String) -> String {

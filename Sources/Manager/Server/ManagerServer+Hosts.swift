@@ -106,20 +106,30 @@ extension ManagerServer {
             client.pendingSignals.forEach { kill(-pid, $0) }
             client.pendingSignals = []
         case .runFinished(let id, let outcome, let childSeconds):
-            host.runsInFlight -= 1
             host.runsServed += 1
             runsServed += 1
             lastRunGeneration = host.generation
-            lastActivity = monotonicSeconds()
-            if let client = client(runningAs: id) {
-                client.reply(.finished(outcome, childSeconds: childSeconds))
-                drop(client)
-            }
-            if host.retiredBecause != nil && host.runsInFlight == 0 { terminate(host) }
-            if stopping && hosts.allSatisfy({ $0.runsInFlight == 0 }) { shutDown(because: "superseded by another build") }
+            runEnded(id, on: host, reply: .finished(outcome, childSeconds: childSeconds))
+        case .runDeclined(let id, let reason, let remember):
+            ManagerLog.write("run \(id) declined\(remember ? " (serving the project cold from now on)" : ""): \(reason)")
+            lastFallback = "a warm run declined: \(reason)"
+            if remember { coldServing = ColdServing(reason: reason) }
+            runEnded(id, on: host, reply: .fallback(reason: ColdServing.declineNote(reason, remember: remember)))
         default:
             ManagerLog.write("host \(host.pid) sent an unexpected \(message)")
         }
+    }
+
+    /// The run is over on `host`: answer its caller, and let a retired host or a superseded manager go.
+    func runEnded(_ id: UInt64, on host: HostProcess, reply: Message) {
+        host.runsInFlight -= 1
+        lastActivity = monotonicSeconds()
+        if let client = client(runningAs: id) {
+            client.reply(reply)
+            drop(client)
+        }
+        if host.retiredBecause != nil && host.runsInFlight == 0 { terminate(host) }
+        if stopping && hosts.allSatisfy({ $0.runsInFlight == 0 }) { shutDown(because: "superseded by another build") }
     }
 
     func hostFailed(reason: String) {

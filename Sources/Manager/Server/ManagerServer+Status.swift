@@ -40,6 +40,7 @@ extension ManagerServer {
             StatusField("last reload", lastReload ?? "none"),
             StatusField("last fallback", lastFallback.map { lastFallbackChangeSet > 0 ? "\($0) (change set #\(lastFallbackChangeSet))" : $0 } ?? "none"),
             StatusField("last run", lastRunGeneration.map { "served by generation \($0)" } ?? "none"),
+            StatusField("served cold", coldServing.map { "yes: \($0.reason)" } ?? "no"),
             StatusField("last retirement", lastRetirement ?? "none"),
         ]
         if let reason = watcher.incompleteReason { fields.append(StatusField("watching", "incomplete: \(reason)")) }

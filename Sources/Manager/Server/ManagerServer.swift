@@ -52,6 +52,8 @@ final class ManagerServer {
     var lastRunGeneration: Int?
     /// The last host failure; cleared by a file change or `pytestd restart`, which retry.
     var hostFailure: String?
+    /// A warm run declined for a reason of the project's: its runs go to plain pytest meanwhile.
+    var coldServing: ColdServing?
     var clients: [Int32: ClientConnection] = [:]
     var nextRunId: UInt64 = 1
     var generation = 0
@@ -183,6 +185,10 @@ final class ManagerServer {
                 client.reply(.fallback(reason: reason))
                 return drop(client)
             }
+            if let cold = coldServing {
+                client.reply(.fallback(reason: cold.note))
+                return drop(client)
+            }
             serveQueue()
             if case .queued = client.state { client.noteOnTerminal(waitingNote()) }
         case .forwardSignal(let signal):
@@ -205,6 +211,7 @@ final class ManagerServer {
             shutDown(because: "stop requested")
         case .restart where identityMatches:
             hostFailure = nil
+            coldServing = nil
             retireEveryHost(because: "restart requested")
             probeInterpreter(force: true)
             startHost()

@@ -44,8 +44,12 @@ public enum Message: Equatable, Sendable {
     case reloadStarted(pid: Int32)
     case runStarted(id: UInt64, pid: Int32)
     case runFinished(id: UInt64, RunOutcome, childSeconds: Double)
+    /// The run child failed before its first test in a way a fresh process might not (configure-once
+    /// code the warm-up already ran) and ended without printing anything: the caller runs plain
+    /// pytest. `remember`: the cause is the project's, not this run's alone (see `ColdServing`).
+    case runDeclined(id: UInt64, reason: String, remember: Bool)
 
-    public static let protocolVersion: UInt32 = 1
+    public static let protocolVersion: UInt32 = 2
 
     /// Descriptors that travel with this message.
     public var descriptorCount: Int {

@@ -1,7 +1,7 @@
 extension Message {
     private enum Tag: UInt8 {
         case run = 1, forwardSignal, control, fallback, finished, refused, status, acknowledged, superseded, bypass
-        case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted
+        case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted, runDeclined
     }
 
     /// The frame payload for this message, starting with the protocol version.
@@ -79,6 +79,11 @@ extension Message {
             w.write(id)
             w.write(outcome)
             w.write(seconds)
+        case .runDeclined(let id, let reason, let remember):
+            w.write(Tag.runDeclined.rawValue)
+            w.write(id)
+            w.write(reason)
+            w.write(remember)
         }
         return w.bytes
     }
@@ -147,6 +152,9 @@ extension Message {
         case .runFinished:
             let id = try r.readUInt64()
             self = .runFinished(id: id, try r.readRunOutcome(), childSeconds: try r.readDouble())
+        case .runDeclined:
+            let id = try r.readUInt64()
+            self = .runDeclined(id: id, reason: try r.readString(), remember: try r.readBool())
         }
         try r.expectEnd()
     }
