@@ -46,7 +46,8 @@ struct EmbeddedPython {
     }
 
     /// Parses `_warmup.report`: version, pytest version, seconds, note, whole-environment flag, then
-    /// three counted sections (environment variables, modules, observed imports), then files.
+    /// counted sections: environment variables, modules, observed imports, files, load-time
+    /// fingerprints, searched directories.
     static func report(_ blob: Bytes) throws -> HostReport {
         var fields = NulTerminatedList.split(blob)[...]
         func take() throws -> String {
@@ -64,10 +65,14 @@ struct EmbeddedPython {
         let environment = try section()
         let modules = try section()
         let imports = try section()
+        let files = try section()
+        let fingerprints = try section()
+        let directories = try section()
         return HostReport(
-            pythonVersion: python, pytestVersion: pytest, loadedFiles: Array(fields), modules: modules,
+            pythonVersion: python, pytestVersion: pytest, loadedFiles: files, modules: modules,
             importEdges: imports, environmentReads: environment, readsWholeEnvironment: whole == "1",
-            warmupSeconds: Double(seconds) ?? 0, warmupNote: note)
+            warmupSeconds: Double(seconds) ?? 0, warmupNote: note, loadedFingerprints: fingerprints,
+            searchedDirectories: directories)
     }
 
     /// In a run child: runs pytest for the request and returns its exit status.

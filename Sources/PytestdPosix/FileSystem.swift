@@ -10,6 +10,11 @@ public enum FileSystem {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
     }
 
+    public static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
@@ -60,6 +65,10 @@ public enum FileSystem {
         public var size: Int64
         public var modified: timespec
         public var changed: timespec
+
+        public init(device: UInt64, inode: UInt64, size: Int64, modified: timespec, changed: timespec) {
+            (self.device, self.inode, self.size, self.modified, self.changed) = (device, inode, size, modified, changed)
+        }
 
         public static func == (a: Fingerprint, b: Fingerprint) -> Bool {
             a.device == b.device && a.inode == b.inode && a.size == b.size

@@ -18,7 +18,7 @@ from contextlib import redirect_stdout
 from importlib._bootstrap import _resolve_name
 from typing import Dict, Optional, Set, Tuple
 
-from pytestd import _calls, _wire
+from pytestd import _calls, _loaded_files, _wire
 
 
 def preflight() -> bytes:
@@ -45,7 +45,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     saved_argv = list(sys.argv)
     os.chdir(os.fsdecode(root))
     output = io.StringIO()
-    with _calls.warmup.recording(os.fsdecode(root), patch_in_place):
+    with _calls.warmup.recording(os.fsdecode(root), patch_in_place), _loaded_files.recording():
         try:
             args = ["--collect-only", "-q", "-p", "no:cacheprovider"]
             args += [os.fsdecode(p) for p in _wire.split(preload)]
@@ -103,8 +103,13 @@ def report(seconds: float, note: str, import_graph: bool = True) -> bytes:
         + [name.encode() + b"=" + path for name, path in sorted(listed.items())]
         + [str(len(edges)).encode()]
         + edges
-        + sorted(set(modules.values()) | reads.files)
+        + _counted(sorted(set(modules.values()) | reads.files))
+        + _loaded_files.report_fields()
     )
+
+
+def _counted(items: list) -> list:
+    return [str(len(items)).encode()] + items
 
 
 def _warmup_note(status: int, output: str) -> str:

@@ -22,6 +22,15 @@ extension ManagerServer {
         }
     }
 
+    /// Directories of a template's files that the root's recursive watch does not cover (outside the
+    /// root, or named another way, e.g. `root/../lib`). Each is watched on its own, not recursively:
+    /// only what the template loaded or searched matters.
+    func watchOutsideRoot(_ directories: Set<String>) {
+        for directory in directories.sorted() where !watcher.isWatching(directory) {
+            watcher.watch(directory, recursive: false)
+        }
+    }
+
     func scheduleWarm(after delay: Double) {
         guard warming == nil else { return }
         let at = monotonicSeconds() + delay
@@ -47,8 +56,9 @@ extension ManagerServer {
             handleFileEvents()
             guard !host.channel.isClosed else { return }  // the events made it stale already
             host.freshness = Freshness(
-                loaded: report.loadedFiles, root: identity.root.path, sitePackages: python?.sitePackages ?? "/",
+                report: report, locations: locations, sitePackages: python?.sitePackages ?? "/",
                 interpreterFiles: [FileSystem.realPath(identity.interpreter), python?.libpython].compactMap { $0 })
+            watchOutsideRoot(host.freshness.directories)
             host.environmentDependencies = EnvironmentDependencies(
                 reads: report.environmentReads, wholeEnvironment: report.readsWholeEnvironment,
                 templateEnvironment: host.environment.map { Bytes($0.utf8) })
@@ -56,7 +66,7 @@ extension ManagerServer {
             if reloading === host { reloading = nil }
             host.state = .ready(report)
             let note = report.warmupNote.isEmpty ? "" : " (\(report.warmupNote))"
-            ManagerLog.write("host \(host.pid) ready in \(String(format2: report.warmupSeconds)) s, \(host.freshness.loadedFiles.count) project files\(note)")
+            ManagerLog.write("host \(host.pid) ready in \(String(format2: report.warmupSeconds)) s, \(host.freshness.projectFileCount) project files, \(host.freshness.loadedFiles.count) files in all\(note)")
             if let stale = host.changesWhileWarming.first(where: { path in
                 host.freshness.isAffected(by: .init(path: path, kind: .modified), root: identity.root.path)
             }) {
@@ -75,7 +85,7 @@ extension ManagerServer {
                 abandonPendingReloads()
                 pristine = host
                 changedSincePristine = []
-                modules = ProjectModules(report: report, root: identity.root.path, sitePackages: python?.sitePackages ?? "/")
+                modules = ProjectModules(report: report, locations: locations)
             }
             if let old = active, old !== host { retire(old, because: "replaced by generation \(host.generation)") }
             active = host

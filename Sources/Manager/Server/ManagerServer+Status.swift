@@ -25,7 +25,7 @@ extension ManagerServer {
                 StatusField("host memory", host.residentMemoryKiB.map { "\($0 / 1024) MiB resident" } ?? "unknown"),
                 StatusField("host runs", "\(host.runsServed)"),
                 StatusField("pytest", report.pytestVersion),
-                StatusField("warm-up", "\(String(format2: report.warmupSeconds)) s, \(host.freshness.loadedFiles.count) project files"),
+                StatusField("warm-up", "\(String(format2: report.warmupSeconds)) s, \(host.freshness.projectFileCount) project files, \(host.freshness.loadedFiles.count) files in all"),
             ]
             if !report.warmupNote.isEmpty { fields.append(StatusField("warm-up note", report.warmupNote)) }
         }
@@ -38,6 +38,9 @@ extension ManagerServer {
             StatusField("last fallback", lastFallback ?? "none"),
             StatusField("last retirement", lastRetirement ?? "none"),
         ]
+        if let (seconds, files) = lastFreshnessCheck {
+            fields.append(StatusField("freshness check", "\(String(format2: seconds * 1000)) ms for \(files) files (last run)"))
+        }
         if let reason = watcher.incompleteReason { fields.append(StatusField("watching", "incomplete: \(reason)")) }
         fields += [
             StatusField("idle timeout", settings.idleMinutes > 0 ? "\(settings.idleMinutes) min" : "never"),

@@ -26,6 +26,8 @@ final class ManagerServer {
     /// Why no host can be started for this interpreter at all (runs fall back to plain pytest).
     var unavailable: String?
     var python: PythonInstallation?
+    /// Which loaded files are project code (reloaded) and which installed code (clean host).
+    var locations: SourceLocations
     var hosts: [HostProcess] = []
     /// The host runs are sent to; nil while none is ready and fresh.
     var active: HostProcess?
@@ -49,6 +51,8 @@ final class ManagerServer {
     var nextRunId: UInt64 = 1
     var generation = 0
     var lastRetirement: String?
+    /// How long proving the active template fresh took before the last run, and over how many files.
+    var lastFreshnessCheck: (seconds: Double, files: Int)?
     var runsServed = 0
     var lastActivity = monotonicSeconds()
     /// A change arrived: start the next host at this time (bursts of saves coalesce).
@@ -64,6 +68,7 @@ final class ManagerServer {
         templateEnvironment = HostProcess.templateEnvironment(from: environment)
         self.logFd = logFd
         installation = try Installation.locate()
+        locations = SourceLocations(root: identity.root.path, installed: [installation.pythonPackageDirectory])
         buildIdentity = ManagerClient.buildIdentity(ofExecutable: FileSystem.currentExecutable() ?? "")
         watcher = try SourceWatcher()
         signals = SignalPipe.watch([SIGCHLD, SIGTERM, SIGINT, SIGHUP])
@@ -73,6 +78,9 @@ final class ManagerServer {
         do {
             let python = try PythonInstallation.probe(identity.interpreter)
             self.python = python
+            locations = SourceLocations(
+                root: identity.root.path,
+                installed: [python.sitePackages, installation.pythonPackageDirectory] + python.standardLibrary)
             // Watch before the first host starts: an edit during its warm-up must be seen.
             watcher.watch(identity.root.path, recursive: true)
             watcher.watch(python.sitePackages, recursive: false)
@@ -282,7 +290,13 @@ final class ManagerServer {
             if warming == nil && warmAt == nil && hostFailure == nil { startHost() }
             return nil
         }
-        if let changed = host.freshness.firstChangedFile() {
+        let checkStarted = monotonicSeconds()
+        let stale = host.freshness.firstChangedFile()
+        lastFreshnessCheck = (monotonicSeconds() - checkStarted, host.freshness.fingerprints.count)
+        if let changed = stale {
+            // No event told of it (made while the host warmed, or in a directory not watched): its
+            // bytecode caches may be as stale as the template.
+            host.freshness.changedFiles().forEach(BytecodeCache.purge(sourceFile:))
             retire(host, because: "\(relative(changed)) changed")
             scheduleWarm(after: 0)
             return nil

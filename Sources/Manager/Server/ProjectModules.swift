@@ -1,7 +1,8 @@
 import PytestdCore
 import PytestdPosix
 
-/// The project's own modules as the pristine template loaded them, and the import graph between
+/// The project's modules (its own, and those of editable installs and `pythonpath` entries outside
+/// the root) as the pristine template loaded them, and the import graph between
 /// them: what a change set must reload, and in which order.
 struct ProjectModules {
     private(set) var graph = ImportGraph()
@@ -10,14 +11,14 @@ struct ProjectModules {
     /// Imports the template saw run, per importer: dynamic ones included, which the scanner cannot see.
     private var observedEdges: [String: [ImportEdge]] = [:]
 
-    /// Scans every project module (under `root`, outside site-packages) of the template's report.
-    init(report: HostReport, root: String, sitePackages: String) {
-        let prefix = root.hasSuffix("/") ? root : root + "/"
+    /// Scans every project module of the template's report: under the root, and outside it on
+    /// editable installs and `pythonpath` entries (anything but installed code).
+    init(report: HostReport, locations: SourceLocations) {
         for entry in report.modules {
             guard let eq = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
             let name = String(decoding: entry[..<eq], as: UTF8.self)
             let path = String(decoding: entry[(eq + 1)...], as: UTF8.self)
-            guard path.hasPrefix(prefix), !path.hasPrefix(sitePackages), path.hasSuffix(".py") else { continue }
+            guard locations.isProjectSource(path) else { continue }
             moduleByFile[path] = name
             fileByModule[name] = path
         }

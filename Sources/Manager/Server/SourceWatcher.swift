@@ -2,7 +2,8 @@ import Glibc
 import PytestdCore
 import PytestdPosix
 
-/// Watches the project tree (recursively) and the venv's site-packages with inotify.
+/// Watches the project tree (recursively), the venv's site-packages, and each directory outside the
+/// tree that holds a file a template loaded or that the import system searched, with inotify.
 ///
 /// Events are a hint, not the proof: `Freshness` re-checks the files a host loaded before every
 /// run. But events are synchronous with the writer's syscall, so draining them before serving a
@@ -21,7 +22,10 @@ final class SourceWatcher {
     }
 
     let fd: Int32
-    private var directories: [Int32: String] = [:]
+    /// Every name a watched directory was added under: inotify gives one watch per inode, so
+    /// `/app/../lib` and `/lib` share one, and each name gets the event.
+    private var directories: [Int32: [String]] = [:]
+    private var watched: Set<String> = []
     /// Set when the tree has more directories than inotify allows us to watch.
     private(set) var incompleteReason: String?
 
@@ -53,7 +57,8 @@ final class SourceWatcher {
             }
             return
         }
-        directories[wd] = directory
+        if !(directories[wd] ?? []).contains(directory) { directories[wd, default: []].append(directory) }
+        watched.insert(directory)
         guard recursive, let dir = opendir(directory) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
@@ -64,6 +69,8 @@ final class SourceWatcher {
             if !Self.isIgnoredDirectory(name: name, path: path) { watch(path, recursive: true) }
         }
     }
+
+    func isWatching(_ directory: String) -> Bool { watched.contains(directory) }
 
     /// Every event queued so far (non-blocking); new directories under a recursive watch are added.
     func drain(recursiveUnder root: String) -> [Event] {
@@ -84,21 +91,26 @@ final class SourceWatcher {
                     events.append(.overflow)
                     continue
                 }
-                guard let directory = directories[wd], !Self.isNoise(name) else { continue }
-                if mask & 0x8000 != 0 { directories[wd] = nil }  // IN_IGNORED: the watch is gone.
-                let path = name.isEmpty ? directory : ProjectRoot.join(directory, name)
-                let kind: Change.Kind
-                if mask & (0x100 | 0x80) != 0 {
-                    kind = .created
-                    if mask & Self.isDirectory != 0, path.hasPrefix(root), !Self.isIgnoredDirectory(name: name, path: path) {
-                        watch(path, recursive: true)
-                    }
-                } else if mask & (0x200 | 0x40 | 0x400 | 0x800) != 0 {
-                    kind = .removed
-                } else {
-                    kind = .modified
+                guard let names = directories[wd], !Self.isNoise(name) else { continue }
+                if mask & 0x8000 != 0 {  // IN_IGNORED: the watch is gone.
+                    directories[wd] = nil
+                    watched.subtract(names)
                 }
-                events.append(.changed(Change(path: path, kind: kind)))
+                for directory in names {
+                    let path = name.isEmpty ? directory : ProjectRoot.join(directory, name)
+                    let kind: Change.Kind
+                    if mask & (0x100 | 0x80) != 0 {
+                        kind = .created
+                        if mask & Self.isDirectory != 0, path.hasPrefix(root), !Self.isIgnoredDirectory(name: name, path: path) {
+                            watch(path, recursive: true)
+                        }
+                    } else if mask & (0x200 | 0x40 | 0x400 | 0x800) != 0 {
+                        kind = .removed
+                    } else {
+                        kind = .modified
+                    }
+                    events.append(.changed(Change(path: path, kind: kind)))
+                }
             }
         }
     }

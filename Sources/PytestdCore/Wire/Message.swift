@@ -96,12 +96,20 @@ public struct HostReport: Equatable, Sendable {
     public var warmupSeconds: Double
     /// Collection problems during warm-up, shown by `pytestd status`; runs report them as pytest would.
     public var warmupNote: String
+    /// `dev:ino:size:mtime_ns:ctime_ns:path` of each module file in the template, wherever it lives,
+    /// taken when the import system validated the file (an edit after that, even during the warm-up,
+    /// differs from it).
+    public var loadedFingerprints: [Bytes]
+    /// Directories the import system searched: a new module there could shadow a loaded one.
+    public var searchedDirectories: [Bytes]
 
     public init(
         pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], modules: [Bytes],
         importEdges: [Bytes], environmentReads: [Bytes], readsWholeEnvironment: Bool, warmupSeconds: Double,
-        warmupNote: String
+        warmupNote: String, loadedFingerprints: [Bytes] = [], searchedDirectories: [Bytes] = []
     ) {
+        self.loadedFingerprints = loadedFingerprints
+        self.searchedDirectories = searchedDirectories
         self.pythonVersion = pythonVersion
         self.pytestVersion = pytestVersion
         self.loadedFiles = loadedFiles

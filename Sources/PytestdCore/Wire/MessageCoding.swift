@@ -65,6 +65,8 @@ extension Message {
             w.write(report.readsWholeEnvironment)
             w.write(report.warmupSeconds)
             w.write(report.warmupNote)
+            w.write(report.loadedFingerprints)
+            w.write(report.searchedDirectories)
         case .hostFailed(let reason):
             w.write(Tag.hostFailed.rawValue)
             w.write(reason)
@@ -125,7 +127,8 @@ extension Message {
                 pythonVersion: try r.readString(), pytestVersion: try r.readString(),
                 loadedFiles: try r.readBytesList(), modules: try r.readBytesList(), importEdges: try r.readBytesList(), environmentReads: try r.readBytesList(),
                 readsWholeEnvironment: try r.readBool(), warmupSeconds: try r.readDouble(),
-                warmupNote: try r.readString()))
+                warmupNote: try r.readString(), loadedFingerprints: try r.readBytesList(),
+                searchedDirectories: try r.readBytesList()))
         case .reload:
             let count = Int(try r.readUInt32())
             var steps: [[String]] = []

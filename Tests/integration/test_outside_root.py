@@ -1,0 +1,223 @@
+"""Invariant 1 for code outside the project root: a sibling package installed editable (`pip install -e
+../libb`, through setuptools' import finder or a `.pth` path), a `pythonpath` entry pointing outside the
+root, and files in site-packages. An edit to any file the template loaded gives plain pytest's result,
+even an edit made while the template was warming; project-like code outside the root is reloaded.
+
+Each side of a pair gets its own venv (its editable install points at its own sibling)."""
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import harness as H
+from conftest import assert_same_run
+
+pytestmark = pytest.mark.usefixtures("needs_daemon")
+
+SLOW = "import time\ntime.sleep(0.8)\n"
+
+LIB_PYPROJECT = '''\
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{name}"
+version = "0.1"
+'''
+
+# How the sibling is made importable -> (files of the sibling, relative to its directory; pytest ini lines).
+LAYOUTS = {
+    # package-dir maps the package to another directory name: setuptools installs an import finder
+    # (`__editable___libb_0_1_finder.py`), not a path.
+    "editable-finder": ({
+        "pyproject.toml": LIB_PYPROJECT.format(name="libb") + '[tool.setuptools]\npackage-dir = {"libb" = "code"}\n'
+                                                              'packages = ["libb"]\n',
+        "code/__init__.py": "from libb.values import value\n",
+        "code/values.py": "def value():\n    return 1\n",
+    }, ""),
+    # A src layout: setuptools installs a `.pth` file naming the sibling's src directory.
+    "editable-pth": ({
+        "pyproject.toml": LIB_PYPROJECT.format(name="libb"),
+        "src/libb/__init__.py": "from libb.values import value\n",
+        "src/libb/values.py": "def value():\n    return 1\n",
+    }, ""),
+    # No install at all: pytest's `pythonpath` puts `<root>/../libb` on sys.path.
+    "pythonpath": ({
+        "libb/__init__.py": "from libb.values import value\n",
+        "libb/values.py": "def value():\n    return 1\n",
+    }, 'pythonpath = ["../libb"]\n'),
+}
+
+VALUES = {"editable-finder": "code/values.py", "editable-pth": "src/libb/values.py", "pythonpath": "libb/values.py"}
+
+
+def _project_files(ini_lines, conftest="import slow  # noqa: F401\n"):
+    return {
+        "pyproject.toml": "[tool.pytest.ini_options]\n" + 'pythonpath = ["src"]\n' * (not ini_lines) + ini_lines,
+        "conftest.py": conftest,
+        "src/slow.py": SLOW,
+        "tests/test_lib.py": '''
+            from libb import value
+
+            def test_value():
+                assert value() == 1
+        ''',
+    }
+
+
+@pytest.fixture(scope="session")
+def build_tools(venv_for, workdir):
+    """setuptools for `pip install -e` without build isolation (one download per session)."""
+    target = workdir / "build-tools"
+    if not target.exists():
+        subprocess.run([str(venv_for("3.11") / "bin" / "pip"), "install", "-q", "--target", str(target),
+                        "setuptools>=64"], check=True, timeout=600)
+    return target
+
+
+def _venv_with(ctx, name, build_tools, installs=(), editable=()):
+    """A venv sharing the test venv's packages (pytest, pip) through a `.pth`, plus `installs`
+    (directories, installed normally) and `editable` ones (`pip install -e`)."""
+    base = ctx.venv_for("3.11")
+    venv = ctx.workdir / name
+    subprocess.run([str(base / "bin" / "python"), "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    shared = next((base / "lib").glob("python3.*/site-packages"))
+    (site / "shared-test-venv.pth").write_text(f"{shared}\n")
+    python = venv / "bin" / "python"
+    (venv / "bin" / "pytest").write_text(f"#!{python}\nimport sys\nfrom pytest import console_main\n"
+                                         f"sys.exit(console_main())\n")
+    (venv / "bin" / "pytest").chmod(0o755)
+    env = dict(os.environ, PYTHONPATH=str(build_tools), PIP_DISABLE_PIP_VERSION_CHECK="1")
+    for directory, flag in [(d, []) for d in installs] + [(d, ["-e"]) for d in editable]:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--no-index",
+                        *flag, str(directory)], check=True, timeout=300, env=env, capture_output=True)
+    return venv
+
+
+class SiblingPair:
+    """A pytestd/plain pair of projects, each with its own sibling directory and venv."""
+
+    def __init__(self, ctx, build_tools, layout, label, conftest=None):
+        lib_files, ini = LAYOUTS[layout]
+        files = _project_files(ini) if conftest is None else _project_files(ini, conftest)
+        self.pair = ctx.pair(files, label=label)
+        self.venvs = {}
+        for side in ("d", "p"):
+            project = getattr(self.pair, side)
+            for rel, text in lib_files.items():
+                project.write(f"../libb/{rel}", text, raw=True)
+            editable = [project.root.parent / "libb"] if layout.startswith("editable") else []
+            self.venvs[side] = _venv_with(ctx, f"{label}-{side}-venv", build_tools, editable=editable)
+            project.venvs_used.add(self.venvs[side])
+
+    def write(self, rel, text):
+        """Saves in both; the plain side without bytecode caches (as Pair.write: purging is pytestd's job)."""
+        self.pair.write(rel, text, raw=True)
+        for cache in (self.pair.p.root.parent / "libb").rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+
+    def compare(self, *args, **kw):
+        plain = self.pair.p.pytest(*args, via="plain", venv=self.venvs["p"], **kw)
+        daemon = self.pair.d.pytest(*args, venv=self.venvs["d"], **kw)
+        assert_same_run(plain, daemon, self.pair.p.root, self.pair.d.root)
+        return plain, daemon
+
+    def status(self):
+        return self.pair.d.status(venv=self.venvs["d"])
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_an_edit_to_a_sibling_package_gives_plain_results_and_is_reloaded(ctx, build_tools, layout):
+    sib = SiblingPair(ctx, build_tools, layout, label=layout[:9])
+    plain, daemon = sib.compare("-q")
+    assert plain.rc == 0, plain.describe()
+    assert sib.pair.d.cli("start", venv=sib.venvs["d"]).rc == 0
+    values = f"../libb/{VALUES[layout]}"
+    # A new module constant: the module executes again, with its importers.
+    sib.write(values, "FACTOR = 2\n\ndef value():\n    return FACTOR\n")
+    plain, daemon = sib.compare("-q")
+    assert plain.rc == 1, plain.describe()
+    status = sib.status()
+    assert VALUES[layout] in status["last change set"], status
+    assert "reloaded from" in status["host generation"] and "libb.values" in status["last reload"], status
+    # And back: a body-only edit, patched in place.
+    sib.write(values, "FACTOR = 2\n\ndef value():\n    return FACTOR // 2\n")
+    plain, daemon = sib.compare("-q")
+    assert plain.rc == 0, plain.describe()
+
+
+WARMUP_MARKER_CONFTEST = '''
+import os
+import time
+
+import libb  # noqa: F401
+
+# The first import (the warm-up's) signals the test and waits for it to edit libb meanwhile.
+_marker = os.path.join(os.path.dirname(__file__), "imported-libb")
+if not os.path.exists(_marker):
+    open(_marker, "w").close()
+    time.sleep(3)
+'''
+
+
+def test_an_edit_made_during_the_warm_up_is_caught(ctx, build_tools):
+    sib = SiblingPair(ctx, build_tools, "editable-finder", label="during", conftest=WARMUP_MARKER_CONFTEST)
+    daemon_side = sib.pair.d
+    first = daemon_side.start("-q", venv=sib.venvs["d"])
+    marker = daemon_side.path("imported-libb")
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline, first.output_so_far()
+        time.sleep(0.02)
+    # The template has loaded libb; same size, so only a load-time fingerprint tells the difference.
+    for side in (sib.pair.d, sib.pair.p):
+        side.write("../libb/code/values.py", "def value():\n    return 2\n", raw=True)
+    daemon = first.finish()
+    daemon.outcomes = H.read_outcomes(first.outcomes_file, ("-q",))
+    plain = sib.pair.p.pytest("-q", via="plain", venv=sib.venvs["p"])
+    assert plain.rc == 1, plain.describe()
+    assert_same_run(plain, daemon, sib.pair.p.root, sib.pair.d.root)
+
+
+SITE_PACKAGE = {
+    "pyproject.toml": LIB_PYPROJECT.format(name="libsite"),
+    "libsite/__init__.py": "def value():\n    return 1\n",
+}
+
+
+def test_an_edit_in_site_packages_gives_plain_results(ctx, build_tools):
+    files = _project_files("")
+    files["tests/test_lib.py"] = '''
+        from libsite import value
+
+        def test_value():
+            assert value() == 1
+    '''
+    pair = ctx.pair(files, label="sitepkg")
+    venvs, modules = {}, {}
+    for side in ("d", "p"):
+        project = getattr(pair, side)
+        for rel, text in SITE_PACKAGE.items():
+            project.write(f"../libsite/{rel}", text, raw=True)
+        venvs[side] = _venv_with(ctx, f"sitepkg-{side}-venv", build_tools, installs=[project.root.parent / "libsite"])
+        project.venvs_used.add(venvs[side])
+        modules[side] = next((venvs[side] / "lib").glob("python3.*/site-packages/libsite/__init__.py"))
+
+    def compare():
+        plain = pair.p.pytest("-q", via="plain", venv=venvs["p"])
+        daemon = pair.d.pytest("-q", venv=venvs["d"])
+        assert_same_run(plain, daemon, pair.p.root, pair.d.root)
+        return plain
+
+    assert compare().rc == 0
+    assert pair.d.cli("start", venv=venvs["d"]).rc == 0
+    # Same size: pytestd must also purge the bytecode cache (plain pytest's is purged here).
+    for side in ("d", "p"):
+        modules[side].write_text("def value():\n    return 2\n")
+    shutil.rmtree(modules["p"].parent / "__pycache__", ignore_errors=True)
+    assert compare().rc == 1
+    assert "site-packages changed" in pair.d.status(venv=venvs["d"])["last change set"]
