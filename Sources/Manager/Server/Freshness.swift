@@ -2,16 +2,18 @@ import Glibc
 import PytestdCore
 import PytestdPosix
 
-/// The proof a host is fresh: fingerprints of everything its template depends on, re-checked before
-/// each run. Module files carry the fingerprint the host took when the import system validated them
-/// (an edit during the warm-up differs from it), wherever they live; the rest are taken when the host
-/// became ready. Watch events can be lost (queue overflow, directories not yet watched); this check
-/// cannot.
+/// The proof a host is fresh: fingerprints of everything its template depends on. Module files carry
+/// the fingerprint the host took when the import system validated them (an edit during the warm-up
+/// differs from it), wherever they live; the rest are taken when the host became ready.
+///
+/// Every fingerprint is proven once, when the host is ready, after the directories holding the files
+/// are watched. Before each run, a file is proven again only if its directory lost that watch since
+/// (or the path names another directory now, e.g. an ancestor was renamed); otherwise any change to
+/// it since the proof was an inotify event, and the events are drained before every run. A lost
+/// event (queue overflow) retires every host. Thousands of stats per run become one per directory.
 struct Freshness {
     /// Files that decide what a pytest run does besides the modules: its configuration.
     static let configurationFiles = ["pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"]
-
-    static let kernelDirectories = ["/dev/", "/proc/", "/sys/", "/run/"]
 
     private(set) var fingerprints: [(path: String, fingerprint: FileSystem.Fingerprint?)] = []
     /// Every file the template loaded: a change to any of them makes the template stale.
@@ -25,6 +27,12 @@ struct Freshness {
     /// of such a name in such a directory could shadow a loaded one.
     private(set) var allStems: Set<String> = []
     private(set) var searchedDirectories: Set<String> = []
+    /// Indices into `fingerprints` of the loaded files in each directory; the others (configuration,
+    /// site-packages, the interpreter) are proven before every run.
+    private var filesByDirectory: [String: [Int]] = [:]
+    private var alwaysProven: [Int] = []
+    /// The watch each directory had when its files were last all proven.
+    private var coverage: [String: SourceWatcher.WatchedDirectory] = [:]
 
     init() {}
 
@@ -38,12 +46,11 @@ struct Freshness {
             guard let (path, fingerprint) = Self.parse(entry) else { continue }
             loaded[path] = fingerprint
         }
-        // Data files read at import: regular files only (`/dev/null` is not data, and changes all
-        // the time), and none of the kernel's.
+        // Data files read at import: the project's (outside it, caches and state files that runs
+        // rewrite would retire every template), regular files only.
         for raw in report.loadedFiles {
             let path = String(decoding: raw, as: UTF8.self)
-            guard loaded[path] == nil, !Self.kernelDirectories.contains(where: { path.hasPrefix($0) }),
-                  FileSystem.isRegularFile(path) else { continue }
+            guard loaded[path] == nil, locations.isUnderRoot(path), FileSystem.isRegularFile(path) else { continue }
             loaded[path] = FileSystem.fingerprint(path)
         }
         for (path, _) in loaded {
@@ -57,7 +64,11 @@ struct Freshness {
         searchedDirectories = Set(report.searchedDirectories.map { String(decoding: $0, as: UTF8.self) })
         let others = Self.configurationFiles.map { ProjectRoot.join(locations.root, $0) } + [sitePackages] + interpreterFiles
         fingerprints = loaded.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-            + others.map { ($0, FileSystem.fingerprint($0)) }
+        for (index, file) in fingerprints.enumerated() {
+            filesByDirectory[ProjectRoot.parent(of: file.path), default: []].append(index)
+        }
+        alwaysProven = Array(fingerprints.count..<(fingerprints.count + others.count))
+        fingerprints += others.map { ($0, FileSystem.fingerprint($0)) }
     }
 
     /// The directories holding loaded files, and those searched: where changes must be watched.
@@ -65,9 +76,28 @@ struct Freshness {
         searchedDirectories.union(loadedFiles.map(ProjectRoot.parent))
     }
 
-    /// The first file that differs from its fingerprint, or nil when everything is as it was.
-    func firstChangedFile() -> String? {
-        fingerprints.first { FileSystem.fingerprint($0.path) != $0.fingerprint }?.path
+    /// Proves every fingerprint, and remembers which directories were watched meanwhile: the first
+    /// file that differs, or nil. Call it after the template's directories are watched.
+    mutating func proveAll(watchedBy watcher: SourceWatcher) -> String? {
+        coverage = [:]
+        for directory in filesByDirectory.keys {
+            if let watch = watcher.watch(of: directory) { coverage[directory] = watch }
+        }
+        return fingerprints.first { FileSystem.fingerprint($0.path) != $0.fingerprint }?.path
+    }
+
+    /// Before a run (events drained): the first file that differs from its fingerprint among those
+    /// whose directory lost its watch, and the files proven every time; nil when all are as they were.
+    /// `proven` counts the stats it took.
+    func firstChangedFile(watchedBy watcher: SourceWatcher, proven: inout Int) -> String? {
+        var indices = alwaysProven
+        for (directory, files) in filesByDirectory {
+            proven += 1
+            if let watch = coverage[directory], watcher.watch(of: directory) == watch { continue }
+            indices += files
+        }
+        proven += indices.count
+        return indices.lazy.map { self.fingerprints[$0] }.first { FileSystem.fingerprint($0.path) != $0.fingerprint }?.path
     }
 
     /// Every file that differs from its fingerprint.

@@ -26,7 +26,7 @@ extension ManagerServer {
     /// root, or named another way, e.g. `root/../lib`). Each is watched on its own, not recursively:
     /// only what the template loaded or searched matters.
     func watchOutsideRoot(_ directories: Set<String>) {
-        for directory in directories.sorted() where !watcher.isWatching(directory) {
+        for directory in directories.sorted() where watcher.watch(of: directory) == nil {
             watcher.watch(directory, recursive: false)
         }
     }
@@ -67,7 +67,13 @@ extension ManagerServer {
             host.state = .ready(report)
             let note = report.warmupNote.isEmpty ? "" : " (\(report.warmupNote))"
             ManagerLog.write("host \(host.pid) ready in \(String(format2: report.warmupSeconds)) s, \(host.freshness.projectFileCount) project files, \(host.freshness.loadedFiles.count) files in all\(note)")
-            if let stale = host.changesWhileWarming.first(where: { path in
+            // Proven after the watches are in place: from here on an edit is an event.
+            let changedSinceLoad = host.freshness.proveAll(watchedBy: watcher)
+            if changedSinceLoad != nil {
+                // No event told of it: its bytecode caches may be as stale as the template.
+                host.freshness.changedFiles().forEach(BytecodeCache.purge(sourceFile:))
+            }
+            if let stale = changedSinceLoad ?? host.changesWhileWarming.first(where: { path in
                 host.freshness.isAffected(by: .init(path: path, kind: .modified), root: identity.root.path)
             }) {
                 retire(host, because: "\(relative(stale)) changed while it was warming")

@@ -38,8 +38,8 @@ extension ManagerServer {
             StatusField("last fallback", lastFallback ?? "none"),
             StatusField("last retirement", lastRetirement ?? "none"),
         ]
-        if let (seconds, files) = lastFreshnessCheck {
-            fields.append(StatusField("freshness check", "\(String(format2: seconds * 1000)) ms for \(files) files (last run)"))
+        if let (seconds, stats) = lastFreshnessCheck {
+            fields.append(StatusField("freshness check", "\(String(format2: seconds * 1000)) ms, \(stats) stats (last run)"))
         }
         if let reason = watcher.incompleteReason { fields.append(StatusField("watching", "incomplete: \(reason)")) }
         fields += [

@@ -51,8 +51,8 @@ final class ManagerServer {
     var nextRunId: UInt64 = 1
     var generation = 0
     var lastRetirement: String?
-    /// How long proving the active template fresh took before the last run, and over how many files.
-    var lastFreshnessCheck: (seconds: Double, files: Int)?
+    /// How long proving the active template fresh took before the last run, and how many stats.
+    var lastFreshnessCheck: (seconds: Double, stats: Int)?
     var runsServed = 0
     var lastActivity = monotonicSeconds()
     /// A change arrived: start the next host at this time (bursts of saves coalesce).
@@ -291,8 +291,9 @@ final class ManagerServer {
             return nil
         }
         let checkStarted = monotonicSeconds()
-        let stale = host.freshness.firstChangedFile()
-        lastFreshnessCheck = (monotonicSeconds() - checkStarted, host.freshness.fingerprints.count)
+        var proven = 0
+        let stale = host.freshness.firstChangedFile(watchedBy: watcher, proven: &proven)
+        lastFreshnessCheck = (monotonicSeconds() - checkStarted, proven)
         if let changed = stale {
             // No event told of it (made while the host warmed, or in a directory not watched): its
             // bytecode caches may be as stale as the template.

@@ -25,7 +25,15 @@ final class SourceWatcher {
     /// Every name a watched directory was added under: inotify gives one watch per inode, so
     /// `/app/../lib` and `/lib` share one, and each name gets the event.
     private var directories: [Int32: [String]] = [:]
-    private var watched: Set<String> = []
+    /// The watch under each name, and the directory (device, inode) it was added on: a path that
+    /// names another directory now (an ancestor was renamed) is not watched.
+    private var watched: [String: WatchedDirectory] = [:]
+
+    struct WatchedDirectory: Equatable {
+        var descriptor: Int32
+        var device: UInt64
+        var inode: UInt64
+    }
     /// Set when the tree has more directories than inotify allows us to watch.
     private(set) var incompleteReason: String?
 
@@ -50,6 +58,7 @@ final class SourceWatcher {
 
     /// Watches `directory` and, if `recursive`, every directory below it that is not ignored.
     func watch(_ directory: String, recursive: Bool) {
+        let before = FileSystem.fingerprint(directory)
         let wd = inotify_add_watch(fd, directory, Self.mask)
         guard wd >= 0 else {
             if errno == ENOSPC {
@@ -58,7 +67,12 @@ final class SourceWatcher {
             return
         }
         if !(directories[wd] ?? []).contains(directory) { directories[wd, default: []].append(directory) }
-        watched.insert(directory)
+        // The same directory before and after: the watch is on the inode the path names.
+        if let before, let after = FileSystem.fingerprint(directory), before.device == after.device, before.inode == after.inode {
+            watched[directory] = WatchedDirectory(descriptor: wd, device: after.device, inode: after.inode)
+        } else {
+            watched[directory] = nil
+        }
         guard recursive, let dir = opendir(directory) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
@@ -70,7 +84,12 @@ final class SourceWatcher {
         }
     }
 
-    func isWatching(_ directory: String) -> Bool { watched.contains(directory) }
+    /// The watch on `directory`, if the path still names the directory it was added on.
+    func watch(of directory: String) -> WatchedDirectory? {
+        guard let watch = watched[directory], let now = FileSystem.fingerprint(directory),
+              now.device == watch.device, now.inode == watch.inode else { return nil }
+        return watch
+    }
 
     /// Every event queued so far (non-blocking); new directories under a recursive watch are added.
     func drain(recursiveUnder root: String) -> [Event] {
@@ -94,7 +113,7 @@ final class SourceWatcher {
                 guard let names = directories[wd], !Self.isNoise(name) else { continue }
                 if mask & 0x8000 != 0 {  // IN_IGNORED: the watch is gone.
                     directories[wd] = nil
-                    watched.subtract(names)
+                    for name in names where watched[name]?.descriptor == wd { watched[name] = nil }
                 }
                 for directory in names {
                     let path = name.isEmpty ? directory : ProjectRoot.join(directory, name)
