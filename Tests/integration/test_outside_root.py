@@ -4,9 +4,7 @@ root, and files in site-packages. An edit to any file the template loaded gives 
 even an edit made while the template was warming; project-like code outside the root is reloaded.
 
 Each side of a pair gets its own venv (its editable install points at its own sibling)."""
-import os
 import shutil
-import subprocess
 import time
 
 import pytest
@@ -75,14 +73,13 @@ class SiblingPair:
         lib_files, ini = LAYOUTS[layout]
         files = _project_files(ini) if conftest is None else _project_files(ini, conftest)
         self.pair = ctx.pair(files, label=label)
-        self.venvs = {}
         for side in ("d", "p"):
             project = getattr(self.pair, side)
             for rel, text in lib_files.items():
                 project.write(f"../libb/{rel}", text, raw=True)
             editable = [project.root.parent / "libb"] if layout.startswith("editable") else []
-            self.venvs[side] = venv_with(ctx, f"{label}-{side}-venv", build_tools, editable=editable)
-            project.venvs_used.add(self.venvs[side])
+            project.venv = venv_with(ctx, f"{label}-{side}-venv", build_tools, editable=editable)
+            project.venvs_used.add(project.venv)
 
     def write(self, rel, text):
         """Saves in both; the plain side without bytecode caches (as Pair.write: purging is pytestd's job)."""
@@ -92,13 +89,13 @@ class SiblingPair:
 
     def compare(self, *args, **kw):
         """pytestd first: right after an edit, the reloaded template serves it (the clean host is slower)."""
-        daemon = self.pair.d.pytest(*args, venv=self.venvs["d"], **kw)
-        plain = self.pair.p.pytest(*args, via="plain", venv=self.venvs["p"], **kw)
+        daemon = self.pair.d.pytest(*args, **kw)
+        plain = self.pair.p.pytest(*args, via="plain", **kw)
         assert_same_run(plain, daemon, self.pair.p.root, self.pair.d.root)
         return plain, daemon
 
     def status(self):
-        return self.pair.d.status(venv=self.venvs["d"])
+        return self.pair.d.status()
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
@@ -106,7 +103,7 @@ def test_an_edit_to_a_sibling_package_gives_plain_results_and_is_reloaded(ctx, b
     sib = SiblingPair(ctx, build_tools, layout, label=layout[:9])
     plain, daemon = sib.compare("-q")
     assert plain.rc == 0, plain.describe()
-    assert sib.pair.d.cli("start", venv=sib.venvs["d"]).rc == 0
+    assert sib.pair.d.cli("start").rc == 0
     values = f"../libb/{VALUES[layout]}"
     # A new module constant: the module executes again, with its importers.
     sib.write(values, "FACTOR = 2\n\ndef value():\n    return FACTOR\n")
@@ -122,7 +119,6 @@ def test_an_edit_to_a_sibling_package_gives_plain_results_and_is_reloaded(ctx, b
 
 
 WARMUP_MARKER_CONFTEST = '''
-import os
 import time
 
 import libb  # noqa: F401
@@ -138,7 +134,7 @@ if not os.path.exists(_marker):
 def test_an_edit_made_during_the_warm_up_is_caught(ctx, build_tools):
     sib = SiblingPair(ctx, build_tools, "editable-finder", label="during", conftest=WARMUP_MARKER_CONFTEST)
     daemon_side = sib.pair.d
-    first = daemon_side.start("-q", venv=sib.venvs["d"])
+    first = daemon_side.start("-q")
     marker = daemon_side.path("imported-libb")
     deadline = time.monotonic() + 60
     while not marker.exists():
@@ -149,7 +145,7 @@ def test_an_edit_made_during_the_warm_up_is_caught(ctx, build_tools):
         side.write("../libb/code/values.py", "def value():\n    return 2\n", raw=True)
     daemon = first.finish()
     daemon.outcomes = H.read_outcomes(first.outcomes_file, ("-q",))
-    plain = sib.pair.p.pytest("-q", via="plain", venv=sib.venvs["p"])
+    plain = sib.pair.p.pytest("-q", via="plain")
     assert plain.rc == 1, plain.describe()
     assert_same_run(plain, daemon, sib.pair.p.root, sib.pair.d.root)
 
@@ -169,26 +165,20 @@ def test_an_edit_in_site_packages_gives_plain_results(ctx, build_tools):
             assert value() == 1
     '''
     pair = ctx.pair(files, label="sitepkg")
-    venvs, modules = {}, {}
+    modules = {}
     for side in ("d", "p"):
         project = getattr(pair, side)
         for rel, text in SITE_PACKAGE.items():
             project.write(f"../libsite/{rel}", text, raw=True)
-        venvs[side] = venv_with(ctx, f"sitepkg-{side}-venv", build_tools, installs=[project.root.parent / "libsite"])
-        project.venvs_used.add(venvs[side])
-        modules[side] = next((venvs[side] / "lib").glob("python3.*/site-packages/libsite/__init__.py"))
+        project.venv = venv_with(ctx, f"sitepkg-{side}-venv", build_tools, installs=[project.root.parent / "libsite"])
+        project.venvs_used.add(project.venv)
+        modules[side] = next((project.venv / "lib").glob("python3.*/site-packages/libsite/__init__.py"))
 
-    def compare():
-        plain = pair.p.pytest("-q", via="plain", venv=venvs["p"])
-        daemon = pair.d.pytest("-q", venv=venvs["d"])
-        assert_same_run(plain, daemon, pair.p.root, pair.d.root)
-        return plain
-
-    assert compare().rc == 0
-    assert pair.d.cli("start", venv=venvs["d"]).rc == 0
+    assert pair.compare("-q")[0].rc == 0
+    assert pair.d.cli("start").rc == 0
     # Same size: pytestd must also purge the bytecode cache (plain pytest's is purged here).
     for side in ("d", "p"):
         modules[side].write_text("def value():\n    return 2\n")
     shutil.rmtree(modules["p"].parent / "__pycache__", ignore_errors=True)
-    assert compare().rc == 1
-    assert "site-packages changed" in pair.d.status(venv=venvs["d"])["last change set"]
+    assert pair.compare("-q")[0].rc == 1
+    assert "site-packages changed" in pair.d.status()["last change set"]
