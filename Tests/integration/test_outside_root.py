@@ -182,3 +182,24 @@ def test_an_edit_in_site_packages_gives_plain_results(ctx, build_tools):
     shutil.rmtree(modules["p"].parent / "__pycache__", ignore_errors=True)
     assert pair.compare("-q")[0].rc == 1
     assert "site-packages changed" in pair.d.status()["last change set"]
+
+
+def test_a_new_module_in_an_earlier_namespace_portion_takes_over(ctx):
+    """`nsp` has a portion in each of two `pythonpath` entries outside the root; `nsp.mod` comes from
+    the second until a `mod.py` appears in the first, which then wins, in plain pytest as in pytestd."""
+    files = _project_files('pythonpath = ["src", "../first", "../second"]\n')
+    files["tests/test_lib.py"] = '''
+        from nsp.mod import VALUE
+
+        def test_value():
+            assert VALUE == 1
+    '''
+    pair = ctx.pair(files, label="namespace")
+    for side in (pair.d, pair.p):
+        side.write("../first/nsp/README", "a portion with no modules yet\n", raw=True)
+        side.write("../second/nsp/mod.py", "VALUE = 1\n", raw=True)
+    assert pair.compare("-q")[0].rc == 0
+    assert pair.d.cli("start").rc == 0
+    pair.write("../first/nsp/mod.py", "VALUE = 2\n", raw=True)
+    assert pair.compare("-q")[0].rc == 1
+    assert "first/nsp/mod.py" in pair.d.status()["last change set"]

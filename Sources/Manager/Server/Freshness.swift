@@ -23,8 +23,8 @@ struct Freshness {
     /// Module names whose files the template loaded under the root: a new file of such a name could
     /// shadow one.
     private(set) var loadedStems: Set<String> = []
-    /// Every loaded module's name stem, and the directories the import system searched: a new module
-    /// of such a name in such a directory could shadow a loaded one.
+    /// Every loaded module's name stem and package name, and the directories the import system
+    /// searched: a new module of such a name in such a directory could shadow a loaded one.
     private(set) var allStems: Set<String> = []
     private(set) var searchedDirectories: Set<String> = []
     /// Indices into `fingerprints` of the loaded files in each directory; the others (configuration,
@@ -56,6 +56,9 @@ struct Freshness {
         for (path, _) in loaded {
             loadedFiles.insert(path)
             allStems.insert(Self.moduleStem(path))
+            // Its package, perhaps a namespace package (no file of its own): a new `ns.py` or
+            // `ns/__init__.py` where the import system looks would take its place.
+            allStems.insert(FileSystem.fileName(of: ProjectRoot.parent(of: path)))
             if locations.isUnderRoot(path) {
                 projectFileCount += 1
                 loadedStems.insert(Self.moduleStem(path))
