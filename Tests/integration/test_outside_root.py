@@ -119,6 +119,7 @@ def test_an_edit_to_a_sibling_package_gives_plain_results_and_is_reloaded(ctx, b
 
 
 WARMUP_MARKER_CONFTEST = '''
+import os
 import time
 
 import libb  # noqa: F401
