@@ -11,6 +11,8 @@ import PytestdPosix
 /// (or the path names another directory now, e.g. an ancestor was renamed); otherwise any change to
 /// it since the proof was an inotify event, and the events are drained before every run. A lost
 /// event (queue overflow) retires every host. Thousands of stats per run become one per directory.
+/// Not on network or FUSE file systems (a change made elsewhere is no event): there every file is
+/// proven before every run.
 struct Freshness {
     /// Files that decide what a pytest run does besides the modules: its configuration.
     static let configurationFiles = ["pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"]
@@ -83,7 +85,7 @@ struct Freshness {
     /// file that differs, or nil. Call it after the template's directories are watched.
     mutating func proveAll(watchedBy watcher: SourceWatcher) -> String? {
         coverage = [:]
-        for directory in filesByDirectory.keys {
+        for directory in filesByDirectory.keys where FileSystem.hasReliableChangeEvents(directory) {
             if let watch = watcher.watch(of: directory) { coverage[directory] = watch }
         }
         return fingerprints.first { FileSystem.fingerprint($0.path) != $0.fingerprint }?.path
