@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define MAX_PASSED_FDS 8
@@ -165,4 +166,10 @@ pid_t cposix_fork(void) {
 
 int cposix_set_parent_death_signal(int signo) {
     return prctl(PR_SET_PDEATHSIG, signo, 0, 0, 0);
+}
+
+long long cposix_file_system_type(const char *path) {
+    struct statfs st;
+    if (statfs(path, &st) != 0) return -1;
+    return (long long)(unsigned long)st.f_type;
 }

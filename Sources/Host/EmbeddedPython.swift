@@ -47,8 +47,9 @@ struct EmbeddedPython {
     }
 
     /// Parses `_warmup.report`: version, pytest version, seconds, note, whole-environment flag, then
-    /// four counted sections (environment variables, modules, observed imports, files), then the module
-    /// that iterated the environment and a counted section of which module read each variable.
+    /// counted sections (environment variables, modules, observed imports, files), then the module that
+    /// iterated the environment, then counted sections: which module read each variable, load-time
+    /// fingerprints, searched directories.
     static func report(_ blob: Bytes) throws -> HostReport {
         var fields = NulTerminatedList.split(blob)[...]
         func take() throws -> String {
@@ -69,11 +70,14 @@ struct EmbeddedPython {
         let files = try section()
         let wholeEnvironmentReader = try take()
         let readers = try section()
+        let fingerprints = try section()
+        let directories = try section()
         return HostReport(
             pythonVersion: python, pytestVersion: pytest, loadedFiles: files, modules: modules,
             importEdges: imports, environmentReads: environment, readsWholeEnvironment: whole == "1",
             warmupSeconds: Double(seconds) ?? 0, warmupNote: note, environmentReaders: readers,
-            wholeEnvironmentReader: wholeEnvironmentReader)
+            wholeEnvironmentReader: wholeEnvironmentReader, loadedFingerprints: fingerprints,
+            searchedDirectories: directories)
     }
 
     /// In a run child: runs pytest for the request and returns its exit status (or declines, see

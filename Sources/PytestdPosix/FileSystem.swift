@@ -1,3 +1,4 @@
+import CPosix
 import Glibc
 import PytestdCore
 
@@ -8,6 +9,23 @@ public enum FileSystem {
     public static func isExecutableFile(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
+    }
+
+    public static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// Whether inotify sees every change to files under `path`: not on network and FUSE file
+    /// systems, whose files change on other machines or in other kernels' caches without an event.
+    public static func hasReliableChangeEvents(_ path: String) -> Bool {
+        let type = cposix_file_system_type(path)
+        guard type >= 0 else { return false }
+        let remote: Set<Int64> = [
+            0x6969, 0x517B, 0xFF53_4D42, 0xFE53_4D42, 0x6573_5546, 0x0102_1997, 0x7375_7245, 0x5346_414F,
+            0x00C3_6400, 0x0116_1970, 0x7461_636F,
+        ]  // NFS, SMB, CIFS, SMB2, FUSE, 9p, Coda, AFS, Ceph, GFS2, OCFS2
+        return !remote.contains(Int64(UInt32(truncatingIfNeeded: type)))
     }
 
     public static func isDirectory(_ path: String) -> Bool {
@@ -65,6 +83,10 @@ public enum FileSystem {
         public var size: Int64
         public var modified: timespec
         public var changed: timespec
+
+        public init(device: UInt64, inode: UInt64, size: Int64, modified: timespec, changed: timespec) {
+            (self.device, self.inode, self.size, self.modified, self.changed) = (device, inode, size, modified, changed)
+        }
 
         public static func == (a: Fingerprint, b: Fingerprint) -> Bool {
             a.device == b.device && a.inode == b.inode && a.size == b.size

@@ -532,3 +532,36 @@ def assert_same_run(plain: H.Result, daemon: H.Result, plain_root: Path, daemon_
         ae = H.normalise(plain.err, plain_root)
         be = H.normalise(daemon.err, daemon_root)
         assert be.splitlines() == ae.splitlines(), f"normalised stderr differs{ctx}"
+
+
+# ------------------------------------------------------------------------------ installed packages
+
+
+@pytest.fixture(scope="session")
+def build_tools(venv_for, workdir):
+    """setuptools for `pip install -e` without build isolation (one download per session)."""
+    target = workdir / "build-tools"
+    if not target.exists():
+        subprocess.run([str(venv_for("3.11") / "bin" / "pip"), "install", "-q", "--target", str(target),
+                        "setuptools>=64"], check=True, timeout=600)
+    return target
+
+
+def venv_with(ctx, name, build_tools, installs=(), editable=()):
+    """A venv sharing the test venv's packages (pytest, pip) through a `.pth`, plus `installs`
+    (directories, installed normally) and `editable` ones (`pip install -e`)."""
+    base = ctx.venv_for("3.11")
+    venv = ctx.workdir / name
+    subprocess.run([str(base / "bin" / "python"), "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    shared = next((base / "lib").glob("python3.*/site-packages"))
+    (site / "shared-test-venv.pth").write_text(f"{shared}\n")
+    python = venv / "bin" / "python"
+    (venv / "bin" / "pytest").write_text(f"#!{python}\nimport sys\nfrom pytest import console_main\n"
+                                         f"sys.exit(console_main())\n")
+    (venv / "bin" / "pytest").chmod(0o755)
+    env = dict(os.environ, PYTHONPATH=str(build_tools), PIP_DISABLE_PIP_VERSION_CHECK="1")
+    for directory, flag in [(d, []) for d in installs] + [(d, ["-e"]) for d in editable]:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--no-index",
+                        *flag, str(directory)], check=True, timeout=300, env=env, capture_output=True)
+    return venv

@@ -6,24 +6,35 @@ PYTESTD_FUZZ_EDITS (default 200) and PYTESTD_FUZZ_SEED (default 1) size and pick
 names the seed and the step so it can be replayed."""
 import os
 import random
+import shutil
 import types
 
 import pytest
 
-from conftest import PYPROJECT, RECORDER
+from conftest import PYPROJECT, RECORDER, venv_with
 
 pytestmark = pytest.mark.usefixtures("needs_daemon")
 
 EDITS = int(os.environ.get("PYTESTD_FUZZ_EDITS", "200"))
 SEED = int(os.environ.get("PYTESTD_FUZZ_SEED", "1"))
 MODULES = 6
+SIB_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "sib"
+version = "0.1"
+"""
 
 
 class Model:
     """The generated project as data: modules with a constant, from-imports of lower modules, plain
     imports of higher ones (import cycles), functions over all of them, and a table computed at
     import by one of its functions (an edit to that body must not be patched in place); tests
-    pinning function values; a conftest fixture."""
+    pinning function values; a conftest fixture; and a sibling package outside the root, installed
+    editable (`pip install -e ../sib`), that m0 imports."""
 
     def __init__(self, rng: random.Random):
         self.rng = rng
@@ -36,6 +47,8 @@ class Model:
         self.broken = None
         self.fixture = 1
         self.iterated = 3
+        self.sib_value = rng.randint(0, 9)
+        self.sib_offset = rng.randint(0, 5)
         self.tests = {}
         self.serial = 0
         for i in range(MODULES):
@@ -48,6 +61,8 @@ class Model:
     def module_text(self, i):
         lines = ["# moved" for _ in range(self.comment_lines[i])]
         lines += [f"from pkg.m{j} import VALUE as V{j}" for j in self.imports[i]]
+        if i == 0:
+            lines.append("from sib.core import sib\ndef via_sib():\n    return sib() * 2")
         lines.append(f"VALUE = {self.value[i]}")
         lines += [f"import pkg.m{j} as C{j}" for j in self.cycles[i]]  # after VALUE, which m{j} may import
         lines.append(f"class K:\n    size = VALUE * 2")
@@ -67,6 +82,8 @@ class Model:
         for name, (i, function, expected) in sorted(self.tests.items()):
             if function in ("K.size", "TABLE"):
                 lines.append(f"def {name}():\n    assert m{i}.{function} == {expected}")
+            elif function == "via_sib":
+                lines.append(f"def {name}():\n    assert m0.via_sib() == {expected}")
             elif function == "fixture":
                 lines.append(f"def {name}(base):\n    assert base == {expected}")
             else:
@@ -78,8 +95,12 @@ class Model:
                 f"def pytest_collection_modifyitems(items):\n    SEEN.append(len(items))\n\n"
                 f"@pytest.fixture\ndef base():\n    return {self.fixture}\n")
 
+    def sib_text(self):
+        return f"SIB = {self.sib_value}\n\ndef sib():\n    return SIB + {self.sib_offset}\n"
+
     def files(self):
         files = {f"src/pkg/m{i}.py": self.module_text(i) for i in range(MODULES)}
+        files["../sib/src/sib/core.py"] = self.sib_text()
         files["tests/test_gen.py"] = self.tests_text()
         files["conftest.py"] = self.conftest_text()
         return files
@@ -111,6 +132,8 @@ class Model:
             self.tests[f"test_table{self.serial}"] = (i, "TABLE", self.value[i] * 3 + self.table[i])
         elif kind < 0.25:
             self.tests[f"test_fixture{self.serial}"] = (i, "fixture", self.fixture)
+        elif kind < 0.35:
+            self.tests[f"test_sib{self.serial}"] = (0, "via_sib", (self.sib_value + self.sib_offset) * 2)
         elif self.functions[i]:
             function = self.rng.choice(sorted(self.functions[i]))
             expected = self.evaluate(i, self.functions[i][function])
@@ -169,10 +192,16 @@ class Model:
         if choice < 0.85 and self.tests:
             del self.tests[rng.choice(sorted(self.tests))]
             return "remove a test"
-        if choice < 0.92:
+        if choice < 0.9:
             self.fixture = rng.randint(0, 3)
             return f"fixture base = {self.fixture}"
+        if choice < 0.93:
+            self.sib_value = rng.randint(0, 9)
+            return f"sib.core.SIB = {self.sib_value} (outside the root)"
         if choice < 0.95:
+            self.sib_offset = rng.randint(0, 5)
+            return f"edit the body of sib.core.sib (outside the root)"
+        if choice < 0.97:
             self.iterated = rng.randint(0, 4)
             return f"parametrize test_iterated over an iterator of {self.iterated}"
         name = rng.choice(sorted(self.tests)) if self.tests else None
@@ -182,12 +211,16 @@ class Model:
         return f"change the expectation of {name}"
 
 
-def test_random_edits_give_plain_pytests_results(ctx):
+def test_random_edits_give_plain_pytests_results(ctx, build_tools):
     rng = random.Random(SEED)
     model = Model(rng)
     files = {"pyproject.toml": PYPROJECT, "src/slow.py": "import time\ntime.sleep(0.5)\n",
-             "src/pkg/__init__.py": "", **model.files()}
+             "src/pkg/__init__.py": "", **model.files(),
+             "../sib/pyproject.toml": SIB_PYPROJECT, "../sib/src/sib/__init__.py": ""}
     pair = ctx.pair(files, label="fuzz")
+    for side in (pair.d, pair.p):
+        side.venv = venv_with(ctx, f"fuzz-{side.root.parent.name}-venv", build_tools, editable=[side.root.parent / "sib"])
+        side.venvs_used.add(side.venv)
     pair.compare("-q")
     assert pair.d.cli("start").rc == 0
     written = model.files()
@@ -200,6 +233,8 @@ def test_random_edits_give_plain_pytests_results(ctx):
             for path, text in current.items():
                 if written.get(path) != text:
                     pair.write(path, RECORDER + text if path == "conftest.py" else text, raw=True)
+                    if path.startswith("../"):  # the plain side's ground truth has no bytecode caches
+                        shutil.rmtree(pair.p.root.parent / "sib" / "src" / "sib" / "__pycache__", ignore_errors=True)
             written = current
         args = rng.choice([("-q",), ("-q",), ("-q", "-x"), ("-q", "-k", "k or fixture")])
         try:

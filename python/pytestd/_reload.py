@@ -24,7 +24,7 @@ import types
 import weakref
 from typing import List, Optional, Set
 
-from pytestd import _import_warnings, _inplace, _native, _patches, _warmup, _wire
+from pytestd import _import_warnings, _inplace, _loaded_files, _native, _patches, _warmup, _wire
 
 # The only names a module object keeps across a re-execution: what the import system set up.
 _MODULE_DUNDERS = ("__name__", "__spec__", "__loader__", "__file__", "__path__", "__package__",
@@ -52,6 +52,7 @@ def apply(steps: bytes, evict: bytes, changed: bytes, causes: bytes) -> bytes:
     if len(because) != len(plan) + len(evicted):
         raise ReloadError("the manager sent a reload order without the causes of each step")
     _refuse_never_reloaded(edited)
+    _loaded_files.refresh([getattr(sys.modules.get(name), "__file__", None) for name in edited])
     edits, refused = _inplace.plan_each(edited)
     notes = [_patch_in_place(edits)] if edits else []
     if refused:
@@ -85,7 +86,7 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
     old = _definitions(names)
     timings = []
     _import_warnings.template.start()
-    with _warmup.ImportTimeReads.resume():
+    with _warmup.ImportTimeReads.resume(), _loaded_files.recording(replace=True):
         for name in evicted:
             sys.modules.pop(name, None)
         importlib.invalidate_caches()

@@ -19,7 +19,7 @@ from contextlib import redirect_stdout
 from importlib._bootstrap import _resolve_name
 from typing import Dict, Optional, Set, Tuple
 
-from pytestd import _calls, _import_warnings, _wire
+from pytestd import _calls, _import_warnings, _loaded_files, _wire
 from pytestd._frames import invisible_to_warnings
 
 
@@ -48,7 +48,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     os.chdir(os.fsdecode(root))
     output = io.StringIO()
     collected = CollectedFiles()
-    with _calls.warmup.recording(os.fsdecode(root), patch_in_place):
+    with _calls.warmup.recording(os.fsdecode(root), patch_in_place), _loaded_files.recording():
         _import_warnings.template.start()
         try:
             # ``options``: the project's --rootdir/-c/--confcutdir, so the warm-up settles where runs do.
@@ -163,11 +163,15 @@ def report(seconds: float, note: str, import_graph: bool = True) -> bytes:
         + [name.encode() + b"=" + path for name, path in sorted(listed.items())]
         + [str(len(edges)).encode()]
         + edges
-        + [str(len(files)).encode()]
-        + files
-        + [(reads.whole_environment_reader or "").encode(), str(len(readers)).encode()]
-        + readers
+        + _counted(files)
+        + [(reads.whole_environment_reader or "").encode()]
+        + _counted(readers)
+        + _loaded_files.report_fields()
     )
+
+
+def _counted(items: list) -> list:
+    return [str(len(items)).encode()] + items
 
 
 def _warmup_note(status: int, output: str) -> str:

@@ -29,6 +29,9 @@ void cposix_reset_signals(void);
  * starts with default handlers and nothing blocked; the parent gets its mask back. */
 pid_t cposix_fork(void);
 
+/* statfs(2)'s f_type (the file system's magic number) of path, or -1 (errno). */
+long long cposix_file_system_type(const char *path);
+
 int cposix_set_parent_death_signal(int signo);
 /* Closes every descriptor from `lowest` up: a daemon must not keep its starter's pipes open. */
 void cposix_close_from(int lowest);

@@ -6,7 +6,8 @@ import PytestdPosix
 extension ManagerServer {
     // MARK: Files
 
-    /// Drains file events. A change to a project module the templates loaded is served by a reload
+    /// Drains file events. A change to a project module the templates loaded (under the root, or on an
+    /// editable install or `pythonpath` entry outside it) is served by a reload
     /// of the pristine template; any other change that matters (configuration, data read at import,
     /// deleted or shadowing modules, site-packages, lost events) only by a clean host. Either way a
     /// clean host starts, and no run is served by a template older than the files.
@@ -20,8 +21,15 @@ extension ManagerServer {
             switch event {
             case .overflow:
                 needsCleanHost = needsCleanHost ?? "file events were lost (inotify queue overflow)"
-            case .changed(let change) where change.path.hasPrefix(sitePackages):
-                needsCleanHost = needsCleanHost ?? "site-packages changed"
+            case .changed(let change) where locations.isInstalled(change.path):
+                // Installs and removals change site-packages' own entries; below it only what a
+                // template loaded (or could now load instead) matters.
+                let templates = [active, pristine].compactMap { $0 }
+                guard ProjectRoot.parent(of: change.path) == sitePackages
+                        || templates.contains(where: { $0.freshness.isAffected(by: change, root: identity.root.path) })
+                else { continue }
+                BytecodeCache.purge(sourceFile: change.path)
+                needsCleanHost = needsCleanHost ?? "site-packages changed (\(change.path))"
             case .changed(let change):
                 BytecodeCache.purge(sourceFile: change.path)
                 if coldServing != nil, ColdServing.isCleared(byChangeTo: change.path, patchDirectories: patchDirectories()) {

@@ -24,6 +24,15 @@ extension ManagerServer {
         }
     }
 
+    /// Directories of a template's files that the root's recursive watch does not cover (outside the
+    /// root, or named another way, e.g. `root/../lib`). Each is watched on its own, not recursively:
+    /// only what the template loaded or searched matters.
+    func watchOutsideRoot(_ directories: Set<String>) {
+        for directory in directories.sorted() where watcher.watch(of: directory) == nil {
+            watcher.watch(directory, recursive: false)
+        }
+    }
+
     func scheduleWarm(after delay: Double) {
         guard warming == nil else { return }
         let at = monotonicSeconds() + delay
@@ -49,9 +58,10 @@ extension ManagerServer {
             handleFileEvents()
             guard !host.channel.isClosed else { return }  // the events made it stale already
             host.freshness = Freshness(
-                loaded: report.loadedFiles, root: identity.root.path, sitePackages: python?.sitePackages ?? "/",
+                report: report, locations: locations, sitePackages: python?.sitePackages ?? "/",
                 interpreterFiles: [FileSystem.realPath(identity.interpreter), python?.libpython,
                                    PythonInstallation.venvConfiguration(of: identity.interpreter)].compactMap { $0 })
+            watchOutsideRoot(host.freshness.directories)
             host.environmentDependencies = EnvironmentDependencies(
                 reads: report.environmentReads, readers: report.environmentReaders,
                 wholeEnvironmentReader: report.readsWholeEnvironment ? report.wholeEnvironmentReader : nil,
@@ -60,8 +70,14 @@ extension ManagerServer {
             if reloading === host { reloading = nil }
             host.state = .ready(report)
             let note = report.warmupNote.isEmpty ? "" : " (\(report.warmupNote))"
-            ManagerLog.write("host \(host.pid) ready in \(String(format2: report.warmupSeconds)) s, \(host.freshness.loadedFiles.count) project files\(note)")
-            if let stale = host.changesWhileWarming.first(where: { path in
+            ManagerLog.write("host \(host.pid) ready in \(String(format2: report.warmupSeconds)) s, \(host.freshness.projectFileCount) project files, \(host.freshness.loadedFiles.count) files in all\(note)")
+            // Proven after the watches are in place: from here on an edit is an event.
+            let changedSinceLoad = host.freshness.proveAll(watchedBy: watcher)
+            if changedSinceLoad != nil {
+                // No event told of it: its bytecode caches may be as stale as the template.
+                host.freshness.changedFiles().forEach(BytecodeCache.purge(sourceFile:))
+            }
+            if let stale = changedSinceLoad ?? host.changesWhileWarming.first(where: { path in
                 host.freshness.isAffected(by: .init(path: path, kind: .modified), root: identity.root.path)
             }) {
                 retire(host, because: "\(relative(stale)) changed while it was warming")
@@ -79,7 +95,7 @@ extension ManagerServer {
                 abandonPendingReloads()
                 pristine = host
                 changedSincePristine = []
-                modules = ProjectModules(report: report, root: identity.root.path, sitePackages: python?.sitePackages ?? "/")
+                modules = ProjectModules(report: report, locations: locations)
             }
             if let old = active, old !== host { retire(old, because: "replaced by generation \(host.generation)") }
             active = host

@@ -27,7 +27,7 @@ extension ManagerServer {
                 StatusField("host memory", host.residentMemoryKiB.map { "\($0 / 1024) MiB resident" } ?? "unknown"),
                 StatusField("host runs", "\(host.runsServed)"),
                 StatusField("pytest", report.pytestVersion),
-                StatusField("warm-up", "\(String(format2: report.warmupSeconds)) s, \(host.freshness.loadedFiles.count) project files"),
+                StatusField("warm-up", "\(String(format2: report.warmupSeconds)) s, \(host.freshness.projectFileCount) project files, \(host.freshness.loadedFiles.count) files in all"),
             ]
             if !report.warmupNote.isEmpty { fields.append(StatusField("warm-up note", report.warmupNote)) }
             if let reads = host.environmentDependencies.summary { fields.append(StatusField("environment read at import", reads)) }
@@ -43,6 +43,9 @@ extension ManagerServer {
             StatusField("served cold", coldServing.map { "yes: \($0.reason)" } ?? "no"),
             StatusField("last retirement", lastRetirement ?? "none"),
         ]
+        if let (seconds, stats) = lastFreshnessCheck {
+            fields.append(StatusField("freshness check", "\(String(format2: seconds * 1000)) ms, \(stats) stats (last run)"))
+        }
         if let reason = watcher.incompleteReason { fields.append(StatusField("watching", "incomplete: \(reason)")) }
         fields += [
             StatusField("idle timeout", settings.idleMinutes > 0 ? "\(settings.idleMinutes) min" : "never"),

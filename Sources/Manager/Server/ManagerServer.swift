@@ -28,6 +28,8 @@ final class ManagerServer {
     var python: PythonInstallation?
     /// The interpreter's fingerprint when it was last probed.
     var probedInterpreter: [String] = []
+    /// Which loaded files are project code (reloaded) and which installed code (clean host).
+    var locations: SourceLocations
     var hosts: [HostProcess] = []
     /// The host runs are sent to; nil while none is ready and fresh.
     var active: HostProcess?
@@ -58,6 +60,8 @@ final class ManagerServer {
     var nextRunId: UInt64 = 1
     var generation = 0
     var lastRetirement: String?
+    /// How long proving the active template fresh took before the last run, and how many stats.
+    var lastFreshnessCheck: (seconds: Double, stats: Int)?
     var runsServed = 0
     var lastActivity = monotonicSeconds()
     /// A change arrived: start the next host at this time (bursts of saves coalesce).
@@ -73,6 +77,7 @@ final class ManagerServer {
         templateEnvironment = HostProcess.templateEnvironment(from: environment)
         self.logFd = logFd
         installation = try Installation.locate()
+        locations = SourceLocations(root: identity.root.path, installed: [installation.pythonPackageDirectory])
         buildIdentity = ManagerClient.buildIdentity(ofExecutable: FileSystem.currentExecutable() ?? "")
         watcher = try SourceWatcher()
         signals = SignalPipe.watch([SIGCHLD, SIGTERM, SIGINT, SIGHUP])
@@ -97,6 +102,9 @@ final class ManagerServer {
             let python = try PythonInstallation.probe(identity.interpreter)
             self.python = python
             unavailable = nil
+            locations = SourceLocations(
+                root: identity.root.path,
+                installed: [python.sitePackages, installation.pythonPackageDirectory] + python.standardLibrary)
             if python.sitePackages != previous?.sitePackages { watcher.watch(python.sitePackages, recursive: false) }
             ManagerLog.write("serving \(identity.root.path) with Python \(python.versionString) (\(identity.interpreter))")
         } catch {
@@ -311,7 +319,14 @@ final class ManagerServer {
             if warming == nil && warmAt == nil && hostFailure == nil { startHost() }
             return nil
         }
-        if let changed = host.freshness.firstChangedFile() {
+        let checkStarted = monotonicSeconds()
+        var proven = 0
+        let stale = host.freshness.firstChangedFile(watchedBy: watcher, proven: &proven)
+        lastFreshnessCheck = (monotonicSeconds() - checkStarted, proven)
+        if let changed = stale {
+            // No event told of it (made while the host warmed, or in a directory not watched): its
+            // bytecode caches may be as stale as the template.
+            host.freshness.changedFiles().forEach(BytecodeCache.purge(sourceFile:))
             retire(host, because: "\(relative(changed)) changed")
             scheduleWarm(after: 0)
             return nil

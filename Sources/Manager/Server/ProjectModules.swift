@@ -1,24 +1,26 @@
 import PytestdCore
 import PytestdPosix
 
-/// The project's own modules as the pristine template loaded them, and the import graph between
+/// The project's modules (its own, and those of editable installs and `pythonpath` entries outside
+/// the root) as the pristine template loaded them, and the import graph between
 /// them: what a change set must reload, and in which order.
 struct ProjectModules {
     private(set) var graph = ImportGraph()
+    /// Keyed by normalised path: one directory can be watched under two names (`app/../lib`, `lib`).
     private var moduleByFile: [String: String] = [:]
     private var fileByModule: [String: String] = [:]
     /// Imports the template saw run, per importer: dynamic ones included, which the scanner cannot see.
     private var observedEdges: [String: [ImportEdge]] = [:]
 
-    /// Scans every project module (under `root`, outside site-packages) of the template's report.
-    init(report: HostReport, root: String, sitePackages: String) {
-        let prefix = root.hasSuffix("/") ? root : root + "/"
+    /// Scans every project module of the template's report: under the root, and outside it on
+    /// editable installs and `pythonpath` entries (anything but installed code).
+    init(report: HostReport, locations: SourceLocations) {
         for entry in report.modules {
             guard let eq = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
             let name = String(decoding: entry[..<eq], as: UTF8.self)
             let path = String(decoding: entry[(eq + 1)...], as: UTF8.self)
-            guard path.hasPrefix(prefix), !path.hasPrefix(sitePackages), path.hasSuffix(".py") else { continue }
-            moduleByFile[path] = name
+            guard locations.isProjectSource(path) else { continue }
+            moduleByFile[SourceLocations.normalized(path)] = name
             fileByModule[name] = path
         }
         for entry in report.importEdges {
@@ -28,16 +30,16 @@ struct ProjectModules {
             guard fileByModule[importer] != nil else { continue }
             observedEdges[importer, default: []].append(ImportEdge(target: String(text[text.index(after: arrow)...]), line: 0))
         }
-        for (path, name) in moduleByFile { graph.add(module: name, edges: edges(of: name, at: path)) }
+        for (name, path) in fileByModule { graph.add(module: name, edges: edges(of: name, at: path)) }
     }
 
     var count: Int { moduleByFile.count }
 
-    func module(at path: String) -> String? { moduleByFile[path] }
+    func module(at path: String) -> String? { moduleByFile[SourceLocations.normalized(path)] }
 
     /// Re-reads a changed module's imports into the graph.
     mutating func rescan(_ path: String) {
-        guard let name = moduleByFile[path] else { return }
+        guard let name = moduleByFile[SourceLocations.normalized(path)] else { return }
         graph.update(module: name, edges: edges(of: name, at: path))
     }
 

@@ -7,6 +7,8 @@ struct PythonInstallation {
     var version: (major: Int, minor: Int, micro: Int)
     var libpython: String
     var sitePackages: String
+    /// The standard library's directories: installed code, like site-packages.
+    var standardLibrary: [String]
 
     var versionString: String { "\(version.major).\(version.minor).\(version.micro)" }
 
@@ -19,6 +21,8 @@ struct PythonInstallation {
         print("%d.%d.%d" % sys.version_info[:3])
         print(os.path.join(v("LIBDIR") or "", v("INSTSONAME") or "") if v("Py_ENABLE_SHARED") else "")
         print(sysconfig.get_paths()["purelib"])
+        print(sysconfig.get_paths()["stdlib"])
+        print(sysconfig.get_paths()["platstdlib"])
         """
 
     /// What the probe's answers depend on: the binary `interpreter` resolves to and the venv's
@@ -38,11 +42,12 @@ struct PythonInstallation {
         let output = try Subprocess.output(of: interpreter, arguments: ["-I", "-S", "-c", probe])
         let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let numbers = lines.first?.split(separator: ".").compactMap { Int($0) } ?? []
-        guard lines.count >= 3, numbers.count == 3 else {
+        guard lines.count >= 5, numbers.count == 3 else {
             throw UserFacingError("\(interpreter) gave an unexpected self-description: \(output.debugDescription)")
         }
         let installation = PythonInstallation(
-            version: (numbers[0], numbers[1], numbers[2]), libpython: lines[1], sitePackages: lines[2])
+            version: (numbers[0], numbers[1], numbers[2]), libpython: lines[1], sitePackages: lines[2],
+            standardLibrary: [lines[3], lines[4]])
         guard numbers[0] == 3, supportedMinorVersions.contains(numbers[1]) else {
             throw UserFacingError("Python \(installation.versionString) is not supported by this pytestd (3.8 to 3.13 are)")
         }

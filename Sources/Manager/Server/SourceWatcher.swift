@@ -2,7 +2,8 @@ import Glibc
 import PytestdCore
 import PytestdPosix
 
-/// Watches the project tree (recursively) and the venv's site-packages with inotify.
+/// Watches the project tree (recursively), the venv's site-packages, and each directory outside the
+/// tree that holds a file a template loaded or that the import system searched, with inotify.
 ///
 /// Events are a hint, not the proof: `Freshness` re-checks the files a host loaded before every
 /// run. But events are synchronous with the writer's syscall, so draining them before serving a
@@ -21,7 +22,18 @@ final class SourceWatcher {
     }
 
     let fd: Int32
-    private var directories: [Int32: String] = [:]
+    /// Every name a watched directory was added under: inotify gives one watch per inode, so
+    /// `/app/../lib` and `/lib` share one, and each name gets the event.
+    private var directories: [Int32: [String]] = [:]
+    /// The watch under each name, and the directory (device, inode) it was added on: a path that
+    /// names another directory now (an ancestor was renamed) is not watched.
+    private var watched: [String: WatchedDirectory] = [:]
+
+    struct WatchedDirectory: Equatable {
+        var descriptor: Int32
+        var device: UInt64
+        var inode: UInt64
+    }
     /// Set when the tree has more directories than inotify allows us to watch.
     private(set) var incompleteReason: String?
 
@@ -46,6 +58,7 @@ final class SourceWatcher {
 
     /// Watches `directory` and, if `recursive`, every directory below it that is not ignored.
     func watch(_ directory: String, recursive: Bool) {
+        let before = FileSystem.fingerprint(directory)
         let wd = inotify_add_watch(fd, directory, Self.mask)
         guard wd >= 0 else {
             if errno == ENOSPC {
@@ -53,7 +66,13 @@ final class SourceWatcher {
             }
             return
         }
-        directories[wd] = directory
+        if !(directories[wd] ?? []).contains(directory) { directories[wd, default: []].append(directory) }
+        // The same directory before and after: the watch is on the inode the path names.
+        if let before, let after = FileSystem.fingerprint(directory), before.device == after.device, before.inode == after.inode {
+            watched[directory] = WatchedDirectory(descriptor: wd, device: after.device, inode: after.inode)
+        } else {
+            watched[directory] = nil
+        }
         guard recursive, let dir = opendir(directory) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
@@ -63,6 +82,13 @@ final class SourceWatcher {
             let path = ProjectRoot.join(directory, name)
             if !Self.isIgnoredDirectory(name: name, path: path) { watch(path, recursive: true) }
         }
+    }
+
+    /// The watch on `directory`, if the path still names the directory it was added on.
+    func watch(of directory: String) -> WatchedDirectory? {
+        guard let watch = watched[directory], let now = FileSystem.fingerprint(directory),
+              now.device == watch.device, now.inode == watch.inode else { return nil }
+        return watch
     }
 
     /// Every event queued so far (non-blocking); new directories under a recursive watch are added.
@@ -84,21 +110,26 @@ final class SourceWatcher {
                     events.append(.overflow)
                     continue
                 }
-                guard let directory = directories[wd], !Self.isNoise(name) else { continue }
-                if mask & 0x8000 != 0 { directories[wd] = nil }  // IN_IGNORED: the watch is gone.
-                let path = name.isEmpty ? directory : ProjectRoot.join(directory, name)
-                let kind: Change.Kind
-                if mask & (0x100 | 0x80) != 0 {
-                    kind = .created
-                    if mask & Self.isDirectory != 0, path.hasPrefix(root), !Self.isIgnoredDirectory(name: name, path: path) {
-                        watch(path, recursive: true)
-                    }
-                } else if mask & (0x200 | 0x40 | 0x400 | 0x800) != 0 {
-                    kind = .removed
-                } else {
-                    kind = .modified
+                guard let names = directories[wd], !Self.isNoise(name) else { continue }
+                if mask & 0x8000 != 0 {  // IN_IGNORED: the watch is gone.
+                    directories[wd] = nil
+                    for name in names where watched[name]?.descriptor == wd { watched[name] = nil }
                 }
-                events.append(.changed(Change(path: path, kind: kind)))
+                for directory in names {
+                    let path = name.isEmpty ? directory : ProjectRoot.join(directory, name)
+                    let kind: Change.Kind
+                    if mask & (0x100 | 0x80) != 0 {
+                        kind = .created
+                        if mask & Self.isDirectory != 0, path.hasPrefix(root), !Self.isIgnoredDirectory(name: name, path: path) {
+                            watch(path, recursive: true)
+                        }
+                    } else if mask & (0x200 | 0x40 | 0x400 | 0x800) != 0 {
+                        kind = .removed
+                    } else {
+                        kind = .modified
+                    }
+                    events.append(.changed(Change(path: path, kind: kind)))
+                }
             }
         }
     }

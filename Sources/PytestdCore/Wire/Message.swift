@@ -104,12 +104,21 @@ public struct HostReport: Equatable, Sendable {
     public var environmentReaders: [Bytes]
     /// The module whose import iterated the whole environment; empty when none did.
     public var wholeEnvironmentReader: String
+    /// `dev:ino:size:mtime_ns:ctime_ns:path` of each module file in the template, wherever it lives,
+    /// taken when the import system validated the file (an edit after that, even during the warm-up,
+    /// differs from it).
+    public var loadedFingerprints: [Bytes]
+    /// Directories the import system searched: a new module there could shadow a loaded one.
+    public var searchedDirectories: [Bytes]
 
     public init(
         pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], modules: [Bytes],
         importEdges: [Bytes], environmentReads: [Bytes], readsWholeEnvironment: Bool, warmupSeconds: Double,
-        warmupNote: String, environmentReaders: [Bytes] = [], wholeEnvironmentReader: String = ""
+        warmupNote: String, environmentReaders: [Bytes] = [], wholeEnvironmentReader: String = "",
+        loadedFingerprints: [Bytes] = [], searchedDirectories: [Bytes] = []
     ) {
+        self.loadedFingerprints = loadedFingerprints
+        self.searchedDirectories = searchedDirectories
         self.pythonVersion = pythonVersion
         self.pytestVersion = pytestVersion
         self.loadedFiles = loadedFiles

@@ -67,6 +67,8 @@ extension Message {
             w.write(report.warmupNote)
             w.write(report.environmentReaders)
             w.write(report.wholeEnvironmentReader)
+            w.write(report.loadedFingerprints)
+            w.write(report.searchedDirectories)
         case .hostFailed(let reason):
             w.write(Tag.hostFailed.rawValue)
             w.write(reason)
@@ -133,7 +135,8 @@ extension Message {
                 loadedFiles: try r.readBytesList(), modules: try r.readBytesList(), importEdges: try r.readBytesList(), environmentReads: try r.readBytesList(),
                 readsWholeEnvironment: try r.readBool(), warmupSeconds: try r.readDouble(),
                 warmupNote: try r.readString(), environmentReaders: try r.readBytesList(),
-                wholeEnvironmentReader: try r.readString()))
+                wholeEnvironmentReader: try r.readString(), loadedFingerprints: try r.readBytesList(),
+                searchedDirectories: try r.readBytesList()))
         case .reload:
             let count = Int(try r.readUInt32())
             var steps: [[String]] = []
