@@ -15,6 +15,7 @@ in force, as they would in a fresh process.
 
 import ast
 import builtins
+import contextlib
 import functools
 import importlib
 import linecache
@@ -51,15 +52,23 @@ class ImportWarnings:
 
     def __init__(self) -> None:
         self.records: Dict[str, list] = {}
-        # Computed in the template (see stop and forget), so that runs only copy it.
+        # Computed in the template (after recording, and by forget), so that runs only copy it.
         self.with_effects: Set[str] = set()
         self._stack: List[list] = []
         self._original_load = None
 
     # -- recording (warm-up and reloads) ---------------------------------------------------------
 
-    def start(self) -> None:
-        """Records every module load from now on (the import system's ``_load_unlocked``)."""
+    @contextlib.contextmanager
+    def recording(self):
+        """Records every module load inside the block (the import system's ``_load_unlocked``)."""
+        self._start()
+        try:
+            yield
+        finally:
+            self._stop()
+
+    def _start(self) -> None:
         original = self._original_load = _bootstrap._load_unlocked
         recorder = self
 
@@ -72,7 +81,7 @@ class ImportWarnings:
 
         _bootstrap._load_unlocked = invisible_to_warnings(recording_load)
 
-    def stop(self) -> None:
+    def _stop(self) -> None:
         if self._original_load is not None:
             _bootstrap._load_unlocked = self._original_load
             self._original_load = None

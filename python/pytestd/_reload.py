@@ -85,8 +85,7 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
     _refuse_never_reloaded(names)
     old = _definitions(names)
     timings = []
-    _import_warnings.template.start()
-    with _warmup.ImportTimeReads.resume(), _loaded_files.recording(replace=True):
+    with _warmup.ImportTimeReads.resume(), _loaded_files.recording(replace=True), _import_warnings.template.recording():
         for name in evicted:
             sys.modules.pop(name, None)
         importlib.invalidate_caches()
@@ -103,7 +102,6 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
                                   f"{_patches.hint(step)}") from exc
             _patches.run_after(step)
             timings.append((",".join(step), time.perf_counter() - begun))
-    _import_warnings.template.stop()
     _check_nothing_old_survives(old, set(names))
     return _describe(timings)
 

@@ -49,15 +49,13 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     output = io.StringIO()
     collected = CollectedFiles()
     with _calls.warmup.recording(os.fsdecode(root), patch_in_place), _loaded_files.recording():
-        _import_warnings.template.start()
         try:
             # ``options``: the project's --rootdir/-c/--confcutdir, so the warm-up settles where runs do.
             args = [os.fsdecode(o) for o in _wire.split(options)] + ["--collect-only", "-q", "-p", "no:cacheprovider"]
             args += [os.fsdecode(p) for p in _wire.split(preload)]
-            with ImportTimeReads.resume(), redirect_stdout(output):
+            with ImportTimeReads.resume(), _import_warnings.template.recording(), redirect_stdout(output):
                 status = pytest.main(args, plugins=[collected])
         finally:
-            _import_warnings.template.stop()
             sys.path[:] = saved_path
             sys.argv[:] = saved_argv
             os.chdir(saved_cwd)
