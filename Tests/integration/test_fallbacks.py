@@ -39,7 +39,7 @@ def _fake_interpreter(ctx, label, version, libpython):
     real = ctx.venv_for("3.11") / "bin" / "python"
     python.write_text(
         "#!/bin/sh\n"
-        f'if [ "$1" = "-I" ]; then printf "{version}\\n{libpython}\\n/nonexistent\\n"; exit 0; fi\n'
+        f'if [ "$1" = "-I" ]; then printf "{version}\\n{libpython}\\n/nonexistent\\n/nonexistent-stdlib\\n/nonexistent-stdlib\\n"; exit 0; fi\n'
         f'exec {real} "$@"\n')
     python.chmod(0o755)
     return fake

@@ -362,6 +362,8 @@ def test_diamonds_and_import_cycles_reload_whole_and_in_order(ctx, path, old, ne
     assert -1 not in positions and positions[0] == min(positions), reload
     if path.endswith("base.py"):
         assert positions[-1] == max(positions), f"g.top must come after both sides of the diamond: {reload}"
+    else:
+        assert "an import cycle" in reload, f"a cycle is left for each run to import: {reload}"
 
 
 def test_never_reload_waits_for_a_clean_host_and_after_fork_runs_in_every_run(ctx):
@@ -407,3 +409,27 @@ def test_never_reload_waits_for_a_clean_host_and_after_fork_runs_in_every_run(ct
     r = project.pytest("-q", "tests/test_settings.py")
     assert r.rc == 1 and "1 failed, 1 passed" in r.out, r.describe()
     assert "never_reload" in H.fallback_after(project, before)
+
+
+CYCLE_ORDER = {
+    "pyproject.toml": PYPROJECT,
+    "conftest.py": "import slow  # noqa: F401\n",
+    "src/slow.py": SLOW,
+    "src/p/__init__.py": "",
+    "src/p/a.py": "import p.c\nA = 1\n",
+    "src/p/b.py": "B = 2\n",
+    "src/p/c.py": "C = 3\n",
+    "tests/test_order.py": "from p import a, b, c\n\ndef test_values():\n    assert (a.A, b.B, c.C) == (1, 2, 3)\n",
+}
+
+
+def test_a_new_import_cycle_is_entered_where_a_fresh_process_enters_it(ctx):
+    """Entered through `c` (as `a` does), the new cycle fails on a partially initialised module;
+    entered through `b` it would not. A reload cannot know the entry: each run imports the cycle."""
+    pair = _warm_pair(ctx, CYCLE_ORDER, "cycleorder")
+    before = H.change_set_id(pair.d.status())
+    pair.write("src/p/b.py", "B = 2\nfrom p.c import C\n")
+    pair.write("src/p/c.py", "from p.b import B\nC = 3\n")
+    plain, _ = pair.compare("-q", daemon_first=True)
+    assert plain.rc == 2 and "partially initialized" in plain.out, plain.describe()
+    assert "an import cycle" in H.reload_after(pair.d, before)

@@ -85,9 +85,18 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
     _refuse_never_reloaded(names)
     old = _definitions(names)
     timings = []
+    left_to_runs = []
+    if any(len(step) > 1 for step in plan):
+        # An import cycle has no order a reload could know: a fresh process enters it wherever its first
+        # importer's statements lead, and may fail there on a partially initialised module. The cycle and
+        # everything that imports it are left for each run to import, as a fresh process would.
+        for step in plan:
+            _patches.run_before(step)
+        left_to_runs = [name for step in plan for name in step]
+        evicted, plan = evicted + left_to_runs, []
     with _warmup.ImportTimeReads.resume(), _loaded_files.recording(replace=True), _import_warnings.template.recording():
         for name in evicted:
-            sys.modules.pop(name, None)
+            _evict(name)
         importlib.invalidate_caches()
         linecache.clearcache()
         for step in plan:
@@ -103,23 +112,24 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
             _patches.run_after(step)
             timings.append((",".join(step), time.perf_counter() - begun))
     _check_nothing_old_survives(old, set(names))
-    return _describe(timings)
+    return _describe(timings, left_to_runs)
 
 
 def _reload_step(step: List[str]) -> None:
-    if len(step) == 1 and step[0] in sys.modules:
-        _reexecute(sys.modules[step[0]])
-        return
-    # An import cycle has no correct in-place order: drop every member, import them again. The parent
-    # package's attribute goes too, or `from pkg import member` inside the cycle would find the old one.
-    for name in step:
-        sys.modules.pop(name, None)
-        parent, _, child = name.rpartition(".")
-        if parent in sys.modules and isinstance(getattr(sys.modules[parent], child, None), types.ModuleType):
-            delattr(sys.modules[parent], child)
-    for name in step:
-        if name not in sys.modules:
-            importlib.import_module(name)
+    (name,) = step
+    if name in sys.modules:
+        _reexecute(sys.modules[name])
+    else:
+        importlib.import_module(name)
+
+
+def _evict(name: str) -> None:
+    """Forgets a module; its parent package's attribute goes too, or ``from pkg import name`` would
+    still find the old one."""
+    module = sys.modules.pop(name, None)
+    parent, _, child = name.rpartition(".")
+    if module is not None and getattr(sys.modules.get(parent), child, None) is module:
+        delattr(sys.modules[parent], child)
 
 
 def _reexecute(module: types.ModuleType) -> None:
@@ -232,7 +242,9 @@ def _describe_holder(obj) -> str:
     return "an unknown holder"
 
 
-def _describe(timings) -> str:
+def _describe(timings, left_to_runs) -> str:
+    if left_to_runs:
+        return f"an import cycle: {', '.join(left_to_runs)} left for each run to import"
     if not timings:
         return "test modules evicted, nothing to execute again"
     return "reloaded " + ", ".join(f"{name} ({seconds * 1000:.1f} ms)" for name, seconds in timings)

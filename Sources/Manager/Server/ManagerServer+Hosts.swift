@@ -148,9 +148,14 @@ extension ManagerServer {
         if stopping && hosts.allSatisfy({ $0.runsInFlight == 0 }) { shutDown(because: "superseded by another build") }
     }
 
+    func sitePackagesFingerprint() -> FileSystem.Fingerprint? {
+        python.flatMap { FileSystem.fingerprint($0.sitePackages) }
+    }
+
     func hostFailed(reason: String) {
         ManagerLog.write("host failed: \(reason)")
         hostFailure = reason
+        sitePackagesAtFailure = sitePackagesFingerprint()
         warming = nil
         for client in clients.values {
             switch client.state {

@@ -54,6 +54,8 @@ final class ManagerServer {
     var lastRunGeneration: Int?
     /// The last host failure; cleared by a file change or `pytestd restart`, which retry.
     var hostFailure: String?
+    /// Site-packages as it was when the host failed: an install since then retries.
+    var sitePackagesAtFailure: FileSystem.Fingerprint?
     /// A warm run declined for a reason of the project's: its runs go to plain pytest meanwhile.
     var coldServing: ColdServing?
     var clients: [Int32: ClientConnection] = [:]
@@ -96,16 +98,17 @@ final class ManagerServer {
     func probeInterpreter(force: Bool) -> Bool {
         let fingerprint = PythonInstallation.fingerprint(of: identity.interpreter)
         guard force || fingerprint != probedInterpreter else { return false }
-        let previous = python
         probedInterpreter = fingerprint
         do {
             let python = try PythonInstallation.probe(identity.interpreter)
             self.python = python
             unavailable = nil
+            // Probed while the venv was still being made: ask again next time.
+            if !FileSystem.exists(python.sitePackages) { probedInterpreter = [] }
             locations = SourceLocations(
                 root: identity.root.path,
                 installed: [python.sitePackages, installation.pythonPackageDirectory] + python.standardLibrary)
-            if python.sitePackages != previous?.sitePackages { watcher.watch(python.sitePackages, recursive: false) }
+            watcher.watch(python.sitePackages, recursive: false)
             ManagerLog.write("serving \(identity.root.path) with Python \(python.versionString) (\(identity.interpreter))")
         } catch {
             python = nil
@@ -187,8 +190,9 @@ final class ManagerServer {
                 client.reply(.bypass)
                 return drop(client)
             }
-            // A recreated venv may be the fix: probe it again and retry.
+            // A recreated venv, or a package installed since, may be the fix: probe again and retry.
             if unavailable ?? hostFailure != nil, probeInterpreter(force: false) { hostFailure = nil }
+            if hostFailure != nil, sitePackagesFingerprint() != sitePackagesAtFailure { hostFailure = nil }
             if let reason = unavailable ?? hostFailure.map({ "the warm host failed: \($0)" }) {
                 client.reply(.fallback(reason: reason))
                 return drop(client)
