@@ -106,6 +106,9 @@ class CorpusProject:
         for root in self.roots.values():
             root.parent.mkdir(parents=True)
             shutil.copytree(tree, root, symlinks=True)
+        if self.spec.pytestd_settings:
+            with open(self.roots["pytestd"] / "pyproject.toml", "a") as f:
+                f.write("\n" + self.spec.pytestd_settings)
         self.install_seconds = time.monotonic() - start
 
     def _install_recorder(self):

@@ -19,11 +19,17 @@ class Project:
     options: tuple = ()         # options both sides get
     deselect: dict = field(default_factory=dict)  # node id -> why
     env: dict = field(default_factory=dict)
+    pytestd_settings: str = ""  # appended to the pytestd copy's pyproject.toml (plain pytest ignores it)
     python: str = "3.11.7"
     timeout: float = 600
 
 
 PYTEST = ("iniconfig==2.3.1", "packaging==26.4", "pluggy==1.7.0", "pytest==8.1.1")
+
+SYMPY_FILES = ("sympy/core/tests/test_basic.py", "sympy/core/tests/test_arit.py",
+               "sympy/core/tests/test_expr.py", "sympy/core/tests/test_numbers.py",
+               "sympy/sets/tests/test_sets.py", "sympy/logic/tests/test_boolalg.py",
+               "sympy/utilities/tests/test_iterables.py", "sympy/simplify/tests/test_radsimp.py")
 
 _projects = [
     # A CLI library.
@@ -81,11 +87,10 @@ _projects = [
         name="sympy",
         sdist="sympy==1.12",
         requirements=(*PYTEST, "mpmath==1.3.0", "hypothesis==6.170.17", "sortedcontainers==2.4.0"),
-        suite=("sympy/core/tests/test_basic.py", "sympy/core/tests/test_arit.py",
-               "sympy/core/tests/test_expr.py", "sympy/core/tests/test_numbers.py",
-               "sympy/sets/tests/test_sets.py", "sympy/logic/tests/test_boolalg.py",
-               "sympy/utilities/tests/test_iterables.py", "sympy/simplify/tests/test_radsimp.py"),
+        suite=SYMPY_FILES,
         single_file="sympy/core/tests/test_basic.py",
+        # The default warm-up collects the whole tree (~700 test modules, minutes on 2 shared cores).
+        pytestd_settings="[tool.pytestd]\npreload = [%s]\n" % ", ".join(f'"{f}"' for f in SYMPY_FILES),
     ),
 ]
 

@@ -27,6 +27,7 @@ def test_project(name, workdir, bin_dir, capsys):
     proj = CorpusProject(spec, workdir / name, bin_dir, workdir / "rt")
     proj.install()
     problems, record = [], {"project": name, "sdist": spec.sdist, "install_s": round(proj.install_seconds, 1)}
+    finished = False
     try:
         plain = proj.pytest("plain", list(spec.suite))
         record["suite_plain_s"] = round(plain.result.duration, 1)
@@ -39,10 +40,14 @@ def test_project(name, workdir, bin_dir, capsys):
         clean_bytecode(proj.roots["pytestd"])
         cold = proj.pytest("pytestd", list(spec.suite))
         record["suite_cold_s"] = round(cold.result.duration, 1)
-        problems += [f"cold: {p}" for p in compare(plain, cold)]
+        differences = compare(plain, cold)
+        record["cold_same"] = not differences
+        problems += [f"cold: {p}" for p in differences]
         warm = proj.pytest("pytestd", list(spec.suite))
         record["suite_warm_s"] = round(warm.result.duration, 1)
-        problems += [f"warm: {p}" for p in compare(plain, warm)]
+        differences = compare(plain, warm)
+        record["warm_same"] = not differences
+        problems += [f"warm: {p}" for p in differences]
 
         # One file, timed: median of warm runs on each side (the plain side is warm too: OS caches, pycs).
         single = [spec.single_file]
@@ -55,9 +60,10 @@ def test_project(name, workdir, bin_dir, capsys):
         if daemon_median >= plain_median:
             problems.append(f"single file: pytestd is not faster (median {daemon_median * 1000:.0f} ms, "
                             f"plain {plain_median * 1000:.0f} ms)")
+        finished = True
     finally:
         proj.stop()
-        record["ok"] = not problems
+        record["ok"] = finished and not problems
         _save(record)
         with capsys.disabled():
             print(f"\n[realworld] {json.dumps(record)}")
