@@ -55,20 +55,33 @@ def outcome_of(phases: list) -> str:
 
 
 def read_rows(path: Path, args: list, root: Path):
-    """(tests, warnings) of the process(es) whose session had exactly `args`."""
+    """(tests, warnings) of the session(s) whose invocation had exactly `args`: not the daemon's warm-up,
+    nor sessions nested in a test of the same process (pytester's inline runs)."""
     if not path.exists():
         return {}, []
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    mine = {r[0] for r in rows if r[1] == "session" and r[2] == [str(a) for a in args]}
-    rows = [r for r in rows if r[0] in mine]
+    args = [str(a) for a in args]
+    sessions = {}  # pid -> stack of the args of its open sessions
     phases, warnings = {}, []
-    for r in rows:
-        if r[1] == "test":
-            phases.setdefault(r[2], []).append((r[3], r[4], r[5]))
-        elif r[1] == "collect":
-            phases.setdefault(r[2], []).append(("collect", r[3], False))
-        elif r[1] == "warning":
-            warnings.append((r[4], H.normalise(r[5], root)))
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        pid, kind, *row = json.loads(line)
+        stack = sessions.setdefault(pid, [])
+        if kind == "session":
+            stack.append(row[0])
+            continue
+        mine = bool(stack) and stack[-1] == args
+        if kind == "exit":
+            if stack:
+                stack.pop()
+        elif not mine:
+            continue
+        elif kind == "test":
+            phases.setdefault(row[0], []).append(tuple(row[1:]))
+        elif kind == "collect":
+            phases.setdefault(row[0], []).append(("collect", row[1], False))
+        elif kind == "warning":
+            warnings.append((row[2], H.normalise(row[3], root)))
     return {nodeid: outcome_of(p) for nodeid, p in phases.items()}, sorted(warnings)
 
 

@@ -60,6 +60,14 @@ _projects = [
                       "exceptiongroup==1.3.2", "typing_extensions==4.16.0"),
         suite=("tests",),
         single_file="tests/test_synchronization.py",
+        # This sandbox's network: 109 of its TCP/UDP/getaddrinfo tests fail in plain pytest as well.
+        options=("--ignore=tests/test_sockets.py",),
+        deselect={
+            "tests/streams/test_tls.py::TestTLSListener::test_handshake_fail[asyncio]":
+                "flaky: failed in one of two plain runs (timing of the TLS handshake failure)",
+            "tests/test_from_thread.py::test_thread_cancelled_and_abandoned[asyncio+uvloop]":
+                "flaky: failed in one of two plain runs (thread timing)",
+        },
     ),
     # Configures Django itself: settings.configure() in its conftest's pytest_configure.
     Project(
