@@ -38,7 +38,7 @@ _projects = [
         sdist="click==8.1.7",
         requirements=(*PYTEST, "click==8.1.7"),
         suite=("tests",),
-        single_file="tests/test_options.py",
+        single_file="tests/test_parser.py",
     ),
     # Hypothesis-heavy; its conftest loads a hypothesis profile in pytest_configure.
     Project(
@@ -47,7 +47,7 @@ _projects = [
         requirements=(*PYTEST, "attrs==23.2.0", "hypothesis==6.170.17", "sortedcontainers==2.4.0",
                       "cloudpickle==3.1.3", "Pympler==1.1", "zope.interface==8.7"),
         suite=("tests",),
-        single_file="tests/test_funcs.py",
+        single_file="tests/test_cmp.py",
     ),
     # Async: anyio's own pytest plugin, asyncio and trio backends.
     Project(
