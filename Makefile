@@ -18,9 +18,10 @@ unit-test:
 integration-test: build
 	Tests/integration/run.sh
 
-# Real projects' own test suites (Tests/realworld/README.md); PYTESTD_REALWORLD=click,attrs selects.
+# Real projects' own test suites (Tests/realworld/README.md); `make test REALWORLD=click,attrs` selects.
+REALWORLD ?= click,attrs,anyio,drf,axes,sympy
 realworld-test: build
-	Tests/realworld/run.sh
+	PYTESTD_REALWORLD=$(REALWORLD) Tests/realworld/run.sh
 
 bench: build
 	bench/run
