@@ -2,6 +2,7 @@
 (one served by pytestd, one by plain pytest, same path length), the runs, and their per-test outcomes."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -95,7 +96,7 @@ class CorpusProject:
         self.runtime_dir = runtime_dir
         self.venv = base / "venv"
         self.roots = {"plain": base / "p" / spec.name, "pytestd": base / "d" / spec.name}
-        self.outcome_files = iter(range(10**6))
+        self.outcome_files = itertools.count()
         self.install_seconds = 0.0
 
     # ------------------------------------------------------------------------------------ install
