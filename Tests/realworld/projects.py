@@ -59,7 +59,7 @@ _projects = [
                       "cryptography==50.0.2", "cffi==2.1.1", "pycparser==3.12", "uvloop==0.23.0",
                       "exceptiongroup==1.3.2", "typing_extensions==4.16.0"),
         suite=("tests",),
-        single_file="tests/test_synchronization.py",
+        single_file="tests/test_eventloop.py",
         # This sandbox's network: 109 of its TCP/UDP/getaddrinfo tests fail in plain pytest as well.
         options=("--ignore=tests/test_sockets.py",),
         deselect={
