@@ -2,7 +2,7 @@
 SWIFT_BUILD := swift build -c release --static-swift-stdlib
 PREFIX ?= $(HOME)/.local
 
-.PHONY: build demo test unit-test integration-test bench bench-quick install clean
+.PHONY: build demo test unit-test integration-test realworld-test bench bench-quick install clean
 
 build:
 	$(SWIFT_BUILD)
@@ -10,13 +10,18 @@ build:
 demo: build
 	examples/demo.sh
 
-test: unit-test integration-test
+test: unit-test integration-test realworld-test
 
 unit-test:
 	swift test --disable-swift-testing
 
 integration-test: build
 	Tests/integration/run.sh
+
+# Real projects' own test suites (Tests/realworld/README.md); `make test REALWORLD=click,attrs` selects.
+REALWORLD ?= click,attrs,anyio,drf,axes,sympy
+realworld-test: build
+	PYTESTD_REALWORLD=$(REALWORLD) Tests/realworld/run.sh
 
 bench: build
 	bench/run
