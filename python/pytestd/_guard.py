@@ -89,9 +89,30 @@ def _guard_prepareconfig(config_module) -> None:
                 raise
             decline_for(cause if type(exc).__name__ == "PluginImportFailure" else exc, "pytest's start-up")
         _decline_if_pending()
+        _decline_routed_options(config)
         return config
 
     config_module._prepareconfig = guarded_prepareconfig
+
+
+# Options of plugins that must see the whole process (coverage of imports, worker processes): the shim
+# sends them to plain pytest from the command line; these are their destinations once parsed, for when
+# they come from `addopts` or PYTEST_ADDOPTS instead.
+_ROUTED_DESTINATIONS = (("cov_source", "--cov"), ("numprocesses", "-n"), ("tx", "--tx"), ("looponfail", "--looponfail"))
+
+
+def _decline_routed_options(config) -> None:
+    option = config.option
+    for destination, name in _ROUTED_DESTINATIONS:
+        if getattr(option, destination, None) and not (name == "--cov" and getattr(option, "no_cov", False)):
+            break
+    else:
+        if getattr(option, "dist", "no") in ("no", None):
+            return
+        name = "--dist"
+    per_run = name.lstrip("-") in os.environ.get("PYTEST_ADDOPTS", "")
+    decline(f"{name} comes from {'PYTEST_ADDOPTS' if per_run else 'the configuration (addopts)'}, and such runs "
+            f"are not served warm", remember=not per_run)
 
 
 def _guard_conftest_import(manager_class) -> None:
