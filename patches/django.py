@@ -145,12 +145,21 @@ def _same(a, b) -> bool:
 
 
 def _release_database_blocker():
-    """Older pytest-django kept its blocker at module level and left ``ensure_connection`` blocked
-    after the session; each run blocks again itself."""
+    """pytest-django blocks database access by replacing ``BaseDatabaseWrapper.ensure_connection``
+    with its blocker's wrapper, and (before 4.14, or with its blocker at module level) leaves it so
+    after the session. A run's new blocker would take that wrapper for the real method, and unblocking
+    would still block: put the real method back; each run blocks again itself."""
     plugin = sys.modules.get("pytest_django.plugin")
     blocker = getattr(plugin, "_blocking_manager", None)
     while blocker is not None and getattr(blocker, "_history", None):
         blocker.restore()
+    base = sys.modules.get("django.db.backends.base.base")
+    wrapper_class = getattr(base, "BaseDatabaseWrapper", None)
+    current = vars(wrapper_class).get("ensure_connection") if wrapper_class is not None else None
+    owner = getattr(current, "__self__", None)
+    real = getattr(owner, "_real_ensure_connection", None)
+    if real is not None and type(owner).__name__ == "DjangoDbBlocker":
+        wrapper_class.ensure_connection = real
 
 
 def _forget_models_of_evicted_modules():
