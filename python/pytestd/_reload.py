@@ -96,7 +96,7 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
         evicted, plan = evicted + left_to_runs, []
     with _warmup.ImportTimeReads.resume(), _loaded_files.recording(replace=True), _import_warnings.template.recording():
         for name in evicted:
-            _evict(name)
+            _warmup.evict(name)
         importlib.invalidate_caches()
         linecache.clearcache()
         for step in plan:
@@ -121,15 +121,6 @@ def _reload_step(step: List[str]) -> None:
         _reexecute(sys.modules[name])
     else:
         importlib.import_module(name)
-
-
-def _evict(name: str) -> None:
-    """Forgets a module; its parent package's attribute goes too, or ``from pkg import name`` would
-    still find the old one."""
-    module = sys.modules.pop(name, None)
-    parent, _, child = name.rpartition(".")
-    if module is not None and getattr(sys.modules.get(parent), child, None) is module:
-        delattr(sys.modules[parent], child)
 
 
 def _reexecute(module: types.ModuleType) -> None:

@@ -102,13 +102,19 @@ def _evict_session_imports(collected: CollectedFiles) -> None:
         if not isinstance(path, str):
             continue
         if os.path.basename(path) == "conftest.py" or os.path.realpath(path) in collected.paths:
-            del sys.modules[name]
+            evict(name)
             evicted.append(name)
-            parent, _, child = name.rpartition(".")
-            if getattr(sys.modules.get(parent), child, None) is module:
-                delattr(sys.modules[parent], child)
             ImportTimeReads.template.files.discard(os.fsencode(path))
     _import_warnings.template.forget(evicted)
+
+
+def evict(name: str) -> None:
+    """Forgets a module; its parent package's attribute goes too, or ``from pkg import name`` would
+    still find the old one."""
+    module = sys.modules.pop(name, None)
+    parent, _, child = name.rpartition(".")
+    if module is not None and getattr(sys.modules.get(parent), child, None) is module:
+        delattr(sys.modules[parent], child)
 
 
 def _forget_warnings_already_shown() -> None:
