@@ -319,6 +319,8 @@ final class ManagerServer {
     /// The active host, after proving it fresh; nil (and a new host on its way) otherwise.
     func freshActiveHost() -> HostProcess? {
         handleFileEvents()
+        // A venv recreated in place while a host warmed: that host may have been probed half-way.
+        probeInterpreter(force: false)
         guard let host = active else {
             if warming == nil && warmAt == nil && hostFailure == nil { startHost() }
             return nil

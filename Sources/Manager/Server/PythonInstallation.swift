@@ -37,9 +37,10 @@ struct PythonInstallation {
         ProjectRoot.join(ProjectRoot.parent(of: ProjectRoot.parent(of: interpreter)), "pyvenv.cfg")
     }
 
-    /// Asks `interpreter`; throws a user-facing reason when this interpreter cannot be embedded.
+    /// Asks `interpreter`; throws a user-facing reason when this interpreter cannot be embedded. Not
+    /// with `-S`: without `site` a venv's interpreter reports its base installation's site-packages.
     static func probe(_ interpreter: String) throws -> PythonInstallation {
-        let output = try Subprocess.output(of: interpreter, arguments: ["-I", "-S", "-c", probe])
+        let output = try Subprocess.output(of: interpreter, arguments: ["-I", "-c", probe])
         let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let numbers = lines.first?.split(separator: ".").compactMap { Int($0) } ?? []
         guard lines.count >= 5, numbers.count == 3 else {
