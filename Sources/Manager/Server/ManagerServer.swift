@@ -115,7 +115,7 @@ final class ManagerServer {
             unavailable = "\(error)"
             ManagerLog.write("cannot serve: \(error)")
         }
-        retireEveryHost(because: "the interpreter changed (now \(python.map { "Python \($0.versionString)" } ?? "unusable"))")
+        retireEveryHost(because: "the interpreter \(identity.interpreter) changed (now \(python.map { "Python \($0.versionString)" } ?? "unusable"))")
         return true
     }
 
