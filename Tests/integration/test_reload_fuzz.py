@@ -245,7 +245,8 @@ def test_random_edits_give_plain_pytests_results(ctx, build_tools):
     # of them patched in place.
     log = pair.d.cli("logs").out
     reloads, failures = log.count("reloaded template"), log.count("reload failed")
-    assert reloads >= EDITS // 3, f"only {reloads} reloads ({failures} failed) in {EDITS} edits"
+    # Edits of the test module alone need no reload at all (each run imports it afresh): about a quarter.
+    assert reloads >= EDITS // 4, f"only {reloads} reloads ({failures} failed) in {EDITS} edits"
     served = [line for line in log.splitlines() if "reloaded template" in line]
     in_place = sum("patched in place" in line for line in served)
     assert 0 < in_place < len(served), f"{in_place} of {len(served)} reloads patched in place"
