@@ -547,6 +547,18 @@ def build_tools(venv_for, workdir):
     return target
 
 
+# A setuptools project for a sibling package (`pip install -e ../NAME`).
+LIB_PYPROJECT = '''\
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{name}"
+version = "0.1"
+'''
+
+
 def venv_with(ctx, name, build_tools, installs=(), editable=()):
     """A venv sharing the test venv's packages (pytest, pip) through a `.pth`, plus `installs`
     (directories, installed normally) and `editable` ones (`pip install -e`)."""

@@ -26,12 +26,17 @@ def _make_venv(path, version):
                    check=True, timeout=600)
 
 
-def test_a_venv_recreated_with_another_python_is_served_by_the_same_manager(ctx, needs_daemon):
-    project = ctx.project(FILES, label="reprobe")
+def _project_in_a_venv_of_its_own(ctx, label):
+    project = ctx.project(FILES, label=label)
     venv = project.root.parent / "venv"
     _make_venv(venv, "3.11")
     project.venv = venv
     project.venvs_used = {venv}
+    return project, venv
+
+
+def test_a_venv_recreated_with_another_python_is_served_by_the_same_manager(ctx, needs_daemon):
+    project, venv = _project_in_a_venv_of_its_own(ctx, "reprobe")
     r = project.pytest("-q", env_extra={"EXPECTED_PYTHON": "3.11"})
     assert r.rc == 0 and "plain pytest" not in r.err, r.describe()
     before = project.status()
@@ -48,11 +53,7 @@ def test_a_venv_recreated_with_another_python_is_served_by_the_same_manager(ctx,
 
 
 def test_restart_probes_the_interpreter_again(ctx, needs_daemon):
-    project = ctx.project(FILES, label="reprobe-restart")
-    venv = project.root.parent / "venv"
-    _make_venv(venv, "3.11")
-    project.venv = venv
-    project.venvs_used = {venv}
+    project, venv = _project_in_a_venv_of_its_own(ctx, "reprobe-restart")
     assert project.pytest("-q", env_extra={"EXPECTED_PYTHON": "3.11"}).rc == 0
     pid = project.status()["pid"]
     _make_venv(venv, "3.13")

@@ -10,21 +10,11 @@ import time
 import pytest
 
 import harness as H
-from conftest import assert_same_run, venv_with
+from conftest import LIB_PYPROJECT, assert_same_run, venv_with
 
 pytestmark = pytest.mark.usefixtures("needs_daemon")
 
 SLOW = "import time\ntime.sleep(0.8)\n"
-
-LIB_PYPROJECT = '''\
-[build-system]
-requires = ["setuptools>=64"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "{name}"
-version = "0.1"
-'''
 
 # How the sibling is made importable -> (files of the sibling, relative to its directory; pytest ini lines).
 LAYOUTS = {

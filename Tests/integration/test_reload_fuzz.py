@@ -11,22 +11,13 @@ import types
 
 import pytest
 
-from conftest import PYPROJECT, RECORDER, venv_with
+from conftest import LIB_PYPROJECT, PYPROJECT, RECORDER, venv_with
 
 pytestmark = pytest.mark.usefixtures("needs_daemon")
 
 EDITS = int(os.environ.get("PYTESTD_FUZZ_EDITS", "200"))
 SEED = int(os.environ.get("PYTESTD_FUZZ_SEED", "1"))
 MODULES = 6
-SIB_PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=64"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "sib"
-version = "0.1"
-"""
 
 
 class Model:
@@ -216,7 +207,7 @@ def test_random_edits_give_plain_pytests_results(ctx, build_tools):
     model = Model(rng)
     files = {"pyproject.toml": PYPROJECT, "src/slow.py": "import time\ntime.sleep(0.5)\n",
              "src/pkg/__init__.py": "", **model.files(),
-             "../sib/pyproject.toml": SIB_PYPROJECT, "../sib/src/sib/__init__.py": ""}
+             "../sib/pyproject.toml": LIB_PYPROJECT.format(name="sib"), "../sib/src/sib/__init__.py": ""}
     pair = ctx.pair(files, label="fuzz")
     for side in (pair.d, pair.p):
         side.venv = venv_with(ctx, f"fuzz-{side.root.parent.name}-venv", build_tools, editable=[side.root.parent / "sib"])
