@@ -66,7 +66,15 @@ CASES = {
     "g": ("monolith", ["tests/test_trivial.py"], "monolith: edit a hub's function body (1,026 importers), run a test"),
     "h": ("monolith", ["tests/test_real.py", "-k", "top"], "monolith: edit a leaf's top level, run its tests"),
     "i": ("monolith", ["tests/test_trivial.py"], "monolith: edit a hub's top level (1,026 importers), run a test"),
+    # No fresh template: the run must not wait longer than plain pytest takes (it runs plain pytest
+    # when that is sooner). j: no daemon runs yet; k: the root conftest was just edited (a clean host).
+    "j": ("monolith", ["tests/test_real.py"], "monolith: first run, no daemon yet: tests/test_real.py"),
+    "k": ("monolith", ["tests/test_real.py"], "monolith: edit the root conftest, run tests/test_real.py"),
 }
+
+# Cases served the default way: plain pytest when it is sooner than any template. The others measure
+# the warm path and reloads, so their runs wait for the template (PYTESTD_WAIT=1).
+NO_FRESH_TEMPLATE = ("j", "k")
 
 # The file each edit case changes (relative to the project, or "top": the module tests/test_real.py
 # imports as `top`), and what it edits (see Editor).
@@ -296,7 +304,7 @@ FALLBACK_RE = re.compile(r"^pytestd: .*running plain pytest\s*$", re.M)
 def check(case, side, result, reference):
     """Raise Mismatch unless RESULT agrees with the reference plain run."""
     problems = []
-    if side == "pytestd":
+    if side == "pytestd" and case not in NO_FRESH_TEMPLATE:
         m = FALLBACK_RE.search(result["output"])
         if m:
             raise Fallback("case %s: the pytestd shim did not serve the run but fell back to plain pytest, so "
@@ -373,6 +381,25 @@ def measure_case(key, project_dirs, argv_tail, desc, sides, env, runs, warmup_pl
     if "pytestd" in sides:
         result["ratio"] = result["plain"]["median"] / result["pytestd"]["median"]
     return result
+
+
+class ConftestEditor:
+    """Saves the root conftest with one more comment line each time: a change pytestd must serve
+    with a clean host."""
+
+    def __init__(self, project_dir):
+        self.path = os.path.join(project_dir, "conftest.py")
+        self.original = open(self.path, encoding="utf-8").read()
+        self.count = 0
+
+    def edit(self):
+        self.count += 1
+        with open(self.path, "w", encoding="utf-8") as f:
+            f.write(self.original + "# bench edit %d\n" % self.count)
+
+    def restore(self):
+        with open(self.path, "w", encoding="utf-8") as f:
+            f.write(self.original)
 
 
 class Editor:
@@ -522,7 +549,7 @@ def parse_args(argv):
     p.add_argument("--runs", type=int, help="timed runs per side and case (default 7, quick 3)")
     p.add_argument("--warmup", type=int,
                    help="untimed pytestd warm-up runs per case, the first starts the daemon (default 2, quick 1)")
-    p.add_argument("--cases", default="a,b,c,d,f,g,h,i", help="comma-separated subset of %s (default all)" % ",".join(CASES))
+    p.add_argument("--cases", default="a,b,c,d,f,g,h,i,j,k", help="comma-separated subset of %s (default all)" % ",".join(CASES))
     p.add_argument("--plain-only", action="store_true", help="measure plain pytest only (no pytestd binaries needed)")
     p.add_argument("--modules", type=int, help="monolith size (default %d, quick 300)"
                    % generate_monolith.DEFAULT_MODULES)
@@ -592,13 +619,18 @@ def main(argv=None):
             project, argv_tail, desc = CASES[key]
             dirs = {"plain": plain_projects[project], "pytestd": projects[project]}
             editors = {side: Editor(dirs[side], *EDITED[key]) for side in sides} if key in EDITED else {}
+            if key == "k":
+                editors = {side: ConftestEditor(dirs[side]) for side in sides}
+            case_env = env if key in NO_FRESH_TEMPLATE else dict(env, PYTESTD_WAIT="1")
             hooks = {}
             if editors:
                 hooks["edits"] = {side: editor.edit for side, editor in editors.items()}
                 if "pytestd" in sides:
-                    hooks["settle"] = lambda d=projects[project]: wait_for_clean_host(pytestd_bin, d, env)
+                    hooks["settle"] = lambda d=projects[project]: wait_for_clean_host(pytestd_bin, d, case_env)
+            if key == "j" and "pytestd" in sides:
+                hooks["settle"] = lambda d=projects[project]: stop_daemons(pytestd_bin, [d], case_env)
             try:
-                results[key] = measure_case(key, dirs, argv_tail, desc, sides, env, args.runs,
+                results[key] = measure_case(key, dirs, argv_tail, desc, sides, case_env, args.runs,
                                             warmup_plain=1, warmup_pytestd=args.warmup, **hooks)
             finally:
                 for editor in editors.values():

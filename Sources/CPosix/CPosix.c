@@ -164,6 +164,29 @@ pid_t cposix_fork(void) {
     return pid;
 }
 
+unsigned long long cposix_ignored_signals(void) {
+    unsigned long long mask = 0;
+    for (int s = 1; s < NSIG && s <= 64; s++) {
+        struct sigaction old;
+        if (sigaction(s, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN)
+            mask |= 1ULL << (s - 1);
+    }
+    return mask;
+}
+
+void cposix_ignore_signals(unsigned long long mask) {
+    for (int s = 1; s < NSIG && s <= 64; s++)
+        if (mask & (1ULL << (s - 1))) signal(s, SIG_IGN);
+}
+
+int cposix_in_terminal_foreground(void) {
+    int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    pid_t group = tcgetpgrp(fd);
+    close(fd);
+    return group >= 0 && group == getpgrp();
+}
+
 int cposix_set_parent_death_signal(int signo) {
     return prctl(PR_SET_PDEATHSIG, signo, 0, 0, 0);
 }

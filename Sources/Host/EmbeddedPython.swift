@@ -49,7 +49,7 @@ struct EmbeddedPython {
     /// Parses `_warmup.report`: version, pytest version, seconds, note, whole-environment flag, then
     /// counted sections (environment variables, modules, observed imports, files), then the module that
     /// iterated the environment, then counted sections: which module read each variable, load-time
-    /// fingerprints, searched directories.
+    /// fingerprints, searched directories; then when pytest was configured.
     static func report(_ blob: Bytes) throws -> HostReport {
         var fields = NulTerminatedList.split(blob)[...]
         func take() throws -> String {
@@ -72,12 +72,13 @@ struct EmbeddedPython {
         let readers = try section()
         let fingerprints = try section()
         let directories = try section()
+        let configuredAt = try take()
         return HostReport(
             pythonVersion: python, pytestVersion: pytest, loadedFiles: files, modules: modules,
             importEdges: imports, environmentReads: environment, readsWholeEnvironment: whole == "1",
             warmupSeconds: Double(seconds) ?? 0, warmupNote: note, environmentReaders: readers,
             wholeEnvironmentReader: wholeEnvironmentReader, loadedFingerprints: fingerprints,
-            searchedDirectories: directories)
+            searchedDirectories: directories, configuredAt: Double(configuredAt) ?? 0)
     }
 
     /// In a run child: runs pytest for the request and returns its exit status (or declines, see

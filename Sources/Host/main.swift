@@ -17,15 +17,20 @@ do {
     exit(2)
 }
 
-// The manager is our parent: if it dies, so do we (and our runs, through theirs).
-cposix_set_parent_death_signal(SIGTERM)
+// The manager is our parent: if it dies, so do we (and our runs, through theirs). While warming, at
+// once: the manager may have paused the warm-up (SIGSTOP), and a stopped process acts on SIGKILL only.
+cposix_set_parent_death_signal(SIGKILL)
 if getppid() != configuration.managerPid { exit(0) }
 
 let control = MessageChannel(fd: configuration.controlFd)
+try? control.send(.warmupStarted)
 let python: EmbeddedPython
 do {
     python = try EmbeddedPython(configuration: configuration)
-    try control.send(.hostReady(try python.warm()))
+    let report = try python.warm()
+    cposix_set_parent_death_signal(SIGTERM)
+    if getppid() != configuration.managerPid { exit(0) }
+    try control.send(.hostReady(report))
 } catch {
     writeLog("pytestd-host: \(error)")
     try? control.send(.hostFailed(reason: "\(error)"))

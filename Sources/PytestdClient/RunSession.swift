@@ -1,3 +1,4 @@
+import CPosix
 import Glibc
 import PytestdCore
 import PytestdPosix
@@ -10,6 +11,8 @@ public struct RunSession {
         case bypass
         /// Nothing ran: the real pytest may run instead.
         case fallback(String)
+        /// Plain pytest is sooner than any template (see `PlainRun`); the connection stays open.
+        case plain(String, channel: MessageChannel, ignoredSignals: UInt64, signalPipe: Int32)
         /// The run may have started: never run the tests a second time, just fail.
         case failed(String)
     }
@@ -28,6 +31,7 @@ public struct RunSession {
     }
 
     public func run() -> Result {
+        let ignoredSignals = cposix_ignored_signals()
         let signalPipe = SignalPipe.watch(Self.forwardedSignals)
         var channel: MessageChannel
         do {
@@ -59,6 +63,8 @@ public struct RunSession {
                     return .finished(outcome, childSeconds: childSeconds)
                 case .message(.fallback(let reason), _):
                     return .fallback(reason)
+                case .message(.runPlain(let reason), _):
+                    return .plain(reason, channel: channel, ignoredSignals: ignoredSignals, signalPipe: signalPipe)
                 case .message(.bypass, _):
                     return .bypass
                 case .message(.refused(let reason), _):

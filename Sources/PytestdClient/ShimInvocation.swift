@@ -63,6 +63,8 @@ public enum ShimInvocation {
             real.exec()
         case .fallback(let reason):
             real.exec(note: reason)
+        case .plain(let reason, let channel, let ignoredSignals, let signalPipe):
+            PlainRun(real: real, channel: channel, ignoredSignals: ignoredSignals, signalPipe: signalPipe).run(note: reason)
         case .failed(let message):
             ExitStatus.fail(message)
         }

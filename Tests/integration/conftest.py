@@ -294,6 +294,9 @@ class Project:
             "LC_ALL": "C.UTF-8",
             "TERM": "xterm-256color",
             "PYTESTD_RUNTIME_DIR": str(self.runtime_dir),
+            # Runs wait for the warm template rather than run plain pytest while it warms: these tests
+            # are about what the template serves (test_plain_while_warming.py tests the default).
+            "PYTESTD_WAIT": "1",
         }
         for k, v in (env_extra or {}).items():
             if v is None:

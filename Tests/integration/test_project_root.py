@@ -111,7 +111,8 @@ def fields(text: str) -> dict:
 
 def _environment(venv: Path, runtime_dir: Path, addopts: str = "") -> dict:
     env = {"PATH": f"{venv}/bin:/usr/bin:/bin", "VIRTUAL_ENV": str(venv), "HOME": os.environ.get("HOME", "/root"),
-           "LANG": "C.UTF-8", "PYTESTD_RUNTIME_DIR": str(runtime_dir)}
+           "LANG": "C.UTF-8", "PYTESTD_RUNTIME_DIR": str(runtime_dir),
+           "PYTESTD_WAIT": "1"}
     if addopts:
         env["PYTEST_ADDOPTS"] = addopts
     return env

@@ -151,6 +151,8 @@ class CorpusProject:
             "LC_ALL": "C.UTF-8",
             "TERM": "xterm-256color",
             "PYTESTD_RUNTIME_DIR": str(self.runtime_dir),
+            # The cold-start comparison is of a run served by a template that just warmed.
+            "PYTESTD_WAIT": "1",
         }
         env.update(self.spec.env)
         env.update(extra or {})

@@ -75,10 +75,17 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
 
 
 class CollectedFiles:
-    """A warm-up plugin: the files pytest collected as test modules."""
+    """A warm-up plugin: the files pytest collected as test modules, and when pytest was configured."""
+
+    # time.monotonic() (the manager's clock) once pytest was configured with the root conftests: what
+    # every plain run of the project pays before its first test, whichever tests it runs.
+    configured_at = 0.0
 
     def __init__(self) -> None:
         self.paths: Set[str] = set()
+
+    def pytest_sessionstart(self) -> None:
+        CollectedFiles.configured_at = time.monotonic()
 
     def pytest_collectstart(self, collector) -> None:
         import pytest
@@ -171,6 +178,7 @@ def report(seconds: float, note: str, import_graph: bool = True) -> bytes:
         + [(reads.whole_environment_reader or "").encode()]
         + _counted(readers)
         + _loaded_files.report_fields()
+        + [f"{CollectedFiles.configured_at:.6f}".encode()]
     )
 
 

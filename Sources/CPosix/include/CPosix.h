@@ -28,6 +28,13 @@ void cposix_reset_signals(void);
  * (it would write to the parent's signal pipe: a child's SIGTERM would stop the parent). The child
  * starts with default handlers and nothing blocked; the parent gets its mask back. */
 pid_t cposix_fork(void);
+/* The signals (bit s-1 for signal s) this process ignores (SIG_IGN), and ignoring them again: a
+ * program started through the shim must inherit what its caller ignored (nohup, `cmd &`). */
+unsigned long long cposix_ignored_signals(void);
+void cposix_ignore_signals(unsigned long long mask);
+/* Whether this process is in the foreground process group of a controlling terminal: the
+ * terminal's own signals (Ctrl-C, Ctrl-\) then reach its children too. */
+int cposix_in_terminal_foreground(void);
 
 /* statfs(2)'s f_type (the file system's magic number) of path, or -1 (errno). */
 long long cposix_file_system_type(const char *path);

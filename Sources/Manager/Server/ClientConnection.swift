@@ -12,6 +12,8 @@ final class ClientConnection {
         case running(host: HostProcess, runId: UInt64, pid: pid_t?)
         /// `pytestd start`: waiting for a ready host.
         case waitingUntilReady
+        /// The shim runs plain pytest (`runPlain`) and reports its duration when it ends.
+        case plainRun(RunTimings.Invocation, since: Double)
     }
 
     let channel: MessageChannel
@@ -20,6 +22,8 @@ final class ClientConnection {
     var pendingSignals: [Int32] = []
     /// The caller hung up before its run reported a pid: kill the run as soon as it does.
     var abandoned = false
+    /// The run's invocation, whose warm run time the manager learns.
+    var invocation: RunTimings.Invocation?
 
     init(channel: MessageChannel) { self.channel = channel }
 

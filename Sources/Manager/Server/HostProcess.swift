@@ -28,6 +28,11 @@ final class HostProcess {
     var retiredBecause: String?
     var runsInFlight = 0
     var runsServed = 0
+    /// The host said it dies with the manager even when stopped (`warmupStarted`): it may be paused.
+    var pausable = false
+    /// Since when the warm-up is stopped (SIGSTOP) while plain runs go, and how long it was before.
+    var pausedAt: Double?
+    var pausedSeconds = 0.0
     /// Reload orders sent to this (pristine) host whose reloading child has not reported yet, oldest
     /// first, with the changes seen since (the child may have read files before or after them). Kept
     /// per host: a host retired with orders outstanding must not hand its children to the next one.

@@ -141,6 +141,7 @@ extension ManagerServer {
         for host in hosts {
             host.channel.close()
             kill(host.pid, SIGTERM)
+            if host.pausedAt != nil { kill(host.pid, SIGCONT) }
         }
         let deadline = monotonicSeconds() + 3
         for host in hosts {

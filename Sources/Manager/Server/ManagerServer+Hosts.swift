@@ -66,6 +66,7 @@ extension ManagerServer {
                 reads: report.environmentReads, readers: report.environmentReaders,
                 wholeEnvironmentReader: report.readsWholeEnvironment ? report.wholeEnvironmentReader : nil,
                 templateEnvironment: host.environment)
+            learnTimings(from: host, report: report)
             if warming === host { warming = nil }
             if reloading === host { reloading = nil }
             host.state = .ready(report)
@@ -106,6 +107,9 @@ extension ManagerServer {
                 }
             }
             serveQueue()
+        case .warmupStarted:
+            host.pausable = true
+            if plainRunsInFlight > 0 { pauseWarming() }
         case .hostFailed(let reason) where host.reloadedFrom != nil:
             reloadFailed(host, reason: reason)
         case .hostFailed(let reason):
@@ -125,6 +129,9 @@ extension ManagerServer {
             host.runsServed += 1
             runsServed += 1
             lastRunGeneration = host.generation
+            if case .exited = outcome, let invocation = client(runningAs: id)?.invocation {
+                timings.recordWarm(invocation, seconds: childSeconds)
+            }
             runEnded(id, on: host, reply: .finished(outcome, childSeconds: childSeconds))
         case .runDeclined(let id, let reason, let remember):
             ManagerLog.write("run \(id) declined\(remember ? " (serving the project cold from now on)" : ""): \(reason)")
@@ -221,6 +228,8 @@ extension ManagerServer {
 
     func terminate(_ host: HostProcess) {
         kill(host.pid, SIGTERM)
+        // A stopped process acts on SIGTERM only once continued.
+        if host.pausedAt != nil { kill(host.pid, SIGCONT) }
         host.channel.close()
         hosts.removeAll { $0 === host }
         if active === host { active = nil }

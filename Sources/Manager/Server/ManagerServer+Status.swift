@@ -35,6 +35,7 @@ extension ManagerServer {
         if let host = warming { fields.append(StatusField("warming host pid", "\(host.pid)")) }
         if let host = reloading { fields.append(StatusField("reloading host pid", "\(host.pid)")) }
         if let modules { fields.append(StatusField("import graph", "\(modules.count) project modules")) }
+        fields += plainRunStatus()
         fields += [
             StatusField("last change set", lastChangeSet.isEmpty ? "none" : "#\(changeSets) \(lastChangeSet.joined(separator: ", "))"),
             StatusField("last reload", lastReload ?? "none"),

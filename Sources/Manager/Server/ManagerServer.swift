@@ -65,6 +65,10 @@ final class ManagerServer {
     /// How long proving the active template fresh took before the last run, and how many stats.
     var lastFreshnessCheck: (seconds: Double, stats: Int)?
     var runsServed = 0
+    /// What was measured of runs and templates: whether a run waits or goes plain.
+    var timings = RunTimings()
+    var plainRunsServed = 0
+    var lastPlainRun: String?
     var lastActivity = monotonicSeconds()
     /// A change arrived: start the next host at this time (bursts of saves coalesce).
     var warmAt: Double?
@@ -183,6 +187,7 @@ final class ManagerServer {
                 return drop(client)
             }
             client.state = .queued(request, descriptors: descriptors, since: monotonicSeconds())
+            client.invocation = RunTimings.Invocation(argv: request.argv, workingDirectory: request.workingDirectory)
             if request.managerIdentity != buildIdentity { return supersede(client) }
             if stopping { return refuse(client, "the manager is stopping") }
             let argv = request.argv.map { String(decoding: $0, as: UTF8.self) }
@@ -202,9 +207,11 @@ final class ManagerServer {
                 return drop(client)
             }
             serveQueue()
-            if case .queued = client.state { client.noteOnTerminal(waitingNote()) }
+            if case .queued = client.state { chooseForQueued(client, request) }
         case .forwardSignal(let signal):
             forward(signal, to: client)
+        case .plainFinished(let seconds):
+            plainRunEnded(client, seconds: seconds)
         case .control(let command, let expected):
             control(command, from: client, identityMatches: expected == buildIdentity)
         default:
@@ -262,6 +269,7 @@ final class ManagerServer {
     }
 
     func clientVanished(_ client: ClientConnection) {
+        if case .plainRun = client.state { return plainRunEnded(client, seconds: nil) }
         if case .running(_, _, let pid) = client.state {
             // Runs die with their client: nobody is left to read their output or their status.
             if let pid { kill(-pid, SIGKILL) } else { client.abandoned = true; return }

@@ -12,12 +12,18 @@ public enum Message: Equatable, Sendable {
     case forwardSignal(Int32)
     /// A CLI verb; answered with `.status`, `.acknowledged` or `.refused`.
     case control(ControlCommand, managerIdentity: String)
+    /// After `.runPlain`: plain pytest ran this long, start to exit (the manager's measure of plain runs).
+    case plainFinished(seconds: Double)
 
     // Manager → shim or CLI.
     /// The daemon cannot serve this run; the shim runs the real pytest instead, saying why.
     case fallback(reason: String)
     /// The project's configuration sends this invocation to the real pytest (`bypass_options`): no note.
     case bypass
+    /// No template can serve this run sooner than plain pytest (see `ServingChoice`): the shim runs
+    /// plain pytest as its child, saying why, keeps the connection while it runs (the manager pauses the
+    /// warm-up meanwhile) and reports its duration with `.plainFinished`.
+    case runPlain(reason: String)
     /// The run is over; the shim exits the same way. `childSeconds` is the run child's lifetime, fork to
     /// exit: the rest of the caller's wait is pytestd's overhead (`PYTESTD_TIMING=1` prints both).
     case finished(RunOutcome, childSeconds: Double)
@@ -35,6 +41,8 @@ public enum Message: Equatable, Sendable {
     case reload(ReloadOrder)
 
     // Host → manager.
+    /// The host dies with the manager from now on, even while stopped: the warm-up may be paused.
+    case warmupStarted
     /// The warm template is ready; these are the facts the manager needs to keep it fresh.
     case hostReady(HostReport)
     /// The host cannot serve at all (no usable libpython, pytest missing, …).
@@ -49,7 +57,7 @@ public enum Message: Equatable, Sendable {
     /// pytest. `remember`: the cause is the project's, not this run's alone (see `ColdServing`).
     case runDeclined(id: UInt64, reason: String, remember: Bool)
 
-    public static let protocolVersion: UInt32 = 2
+    public static let protocolVersion: UInt32 = 3
 
     /// Descriptors that travel with this message.
     public var descriptorCount: Int {
@@ -110,13 +118,17 @@ public struct HostReport: Equatable, Sendable {
     public var loadedFingerprints: [Bytes]
     /// Directories the import system searched: a new module there could shadow a loaded one.
     public var searchedDirectories: [Bytes]
+    /// CLOCK_MONOTONIC seconds at which the warm-up had pytest configured with the root conftests
+    /// (0 if unknown): how long any plain run of the project takes at least (see `ServingChoice`).
+    public var configuredAt: Double
 
     public init(
         pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], modules: [Bytes],
         importEdges: [Bytes], environmentReads: [Bytes], readsWholeEnvironment: Bool, warmupSeconds: Double,
         warmupNote: String, environmentReaders: [Bytes] = [], wholeEnvironmentReader: String = "",
-        loadedFingerprints: [Bytes] = [], searchedDirectories: [Bytes] = []
+        loadedFingerprints: [Bytes] = [], searchedDirectories: [Bytes] = [], configuredAt: Double = 0
     ) {
+        self.configuredAt = configuredAt
         self.loadedFingerprints = loadedFingerprints
         self.searchedDirectories = searchedDirectories
         self.pythonVersion = pythonVersion

@@ -1,7 +1,9 @@
 extension Message {
     private enum Tag: UInt8 {
         case run = 1, forwardSignal, control, fallback, finished, refused, status, acknowledged, superseded, bypass
+        case runPlain, plainFinished
         case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted, runDeclined
+        case warmupStarted
     }
 
     /// The frame payload for this message, starting with the protocol version.
@@ -69,6 +71,7 @@ extension Message {
             w.write(report.wholeEnvironmentReader)
             w.write(report.loadedFingerprints)
             w.write(report.searchedDirectories)
+            w.write(report.configuredAt)
         case .hostFailed(let reason):
             w.write(Tag.hostFailed.rawValue)
             w.write(reason)
@@ -86,6 +89,14 @@ extension Message {
             w.write(id)
             w.write(reason)
             w.write(remember)
+        case .warmupStarted:
+            w.write(Tag.warmupStarted.rawValue)
+        case .runPlain(let reason):
+            w.write(Tag.runPlain.rawValue)
+            w.write(reason)
+        case .plainFinished(let seconds):
+            w.write(Tag.plainFinished.rawValue)
+            w.write(seconds)
         }
         return w.bytes
     }
@@ -136,7 +147,7 @@ extension Message {
                 readsWholeEnvironment: try r.readBool(), warmupSeconds: try r.readDouble(),
                 warmupNote: try r.readString(), environmentReaders: try r.readBytesList(),
                 wholeEnvironmentReader: try r.readString(), loadedFingerprints: try r.readBytesList(),
-                searchedDirectories: try r.readBytesList()))
+                searchedDirectories: try r.readBytesList(), configuredAt: try r.readDouble()))
         case .reload:
             let count = Int(try r.readUInt32())
             var steps: [[String]] = []
@@ -158,6 +169,12 @@ extension Message {
         case .runDeclined:
             let id = try r.readUInt64()
             self = .runDeclined(id: id, reason: try r.readString(), remember: try r.readBool())
+        case .warmupStarted:
+            self = .warmupStarted
+        case .runPlain:
+            self = .runPlain(reason: try r.readString())
+        case .plainFinished:
+            self = .plainFinished(seconds: try r.readDouble())
         }
         try r.expectEnd()
     }
