@@ -39,7 +39,8 @@ struct EmbeddedPython {
         let evict = NulTerminatedList.join(order.evict.map { Bytes($0.utf8) })
         let changed = NulTerminatedList.join(order.changed.map { Bytes($0.utf8) })
         let causes = NulTerminatedList.join(order.causes.map { Bytes($0.joined(separator: ",").utf8) })
-        let outcome = try callBytes("pytestd._host", "reload", [steps, evict, changed, causes])
+        let conftests = NulTerminatedList.join(order.conftests.map { Bytes($0.utf8) })
+        let outcome = try callBytes("pytestd._host", "reload", [steps, evict, changed, causes, conftests])
         guard outcome.first == UInt8(ascii: "+") else {
             throw UserFacingError(String(decoding: outcome.dropFirst(), as: UTF8.self))
         }

@@ -12,7 +12,7 @@ public struct ColdServing: Equatable, Sendable {
 
     /// Whether a change to `path` may make the project's warm runs work again.
     public static func isCleared(byChangeTo path: String, patchDirectories: [String]) -> Bool {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let name = ProjectRoot.basename(path)
         if name == "conftest.py" || configurationFiles.contains(name) { return true }
         return patchDirectories.contains { directory in
             let prefix = directory.hasSuffix("/") ? directory : directory + "/"

@@ -137,9 +137,9 @@ def test_an_identical_module_pairs_nothing():
 @pytest.mark.parametrize("a, b", [(1, 1.0), (1, True), (0.0, -0.0), ("1", b"1"), ((1, 2), (1, 2.0)),
                                   (frozenset({1}), frozenset({True})), (float("nan"), 0.0)])
 def test_constants_of_different_type_or_value_differ(a, b):
-    assert _inplace._constant_key(a) != _inplace._constant_key(b)
+    assert _inplace.constant_key(a) != _inplace.constant_key(b)
 
 
 @pytest.mark.parametrize("value", [1, 1.5, -0.0, float("nan"), "s", b"b", None, (1, (2, "x")), frozenset({1, 2})])
 def test_a_constant_equals_itself(value):
-    assert _inplace._constant_key(value) == _inplace._constant_key(value)
+    assert _inplace.constant_key(value) == _inplace.constant_key(value)

@@ -11,10 +11,10 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     return _warmup.warm(root, preload, patch_directories, patch_in_place == b"1", options)
 
 
-def reload(steps: bytes, evict: bytes, changed: bytes, causes: bytes) -> bytes:
+def reload(steps: bytes, evict: bytes, changed: bytes, causes: bytes, conftests: bytes) -> bytes:
     """``+`` and the template report, or ``-`` and why the reload cannot serve."""
     try:
-        return b"+" + _reload.apply(steps, evict, changed, causes)
+        return b"+" + _reload.apply(steps, evict, changed, causes, conftests)
     except _reload.ReloadError as exc:
         return b"-" + str(exc).encode()
 

@@ -31,7 +31,7 @@ from typing import Dict, List, Tuple
 
 from pytestd import _calls
 
-_CO_OPTIMIZED = 0x0001  # set for functions; module and class bodies run with a namespace instead
+CO_OPTIMIZED = 0x0001  # set for functions; module and class bodies run with a namespace instead
 _CO_VARARGS, _CO_VARKEYWORDS = 0x0004, 0x0008
 _SIGNATURE = ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_flags", "co_freevars", "co_name")
 _INSTRUCTIONS = _SIGNATURE + ("co_code", "co_names", "co_varnames", "co_cellvars") + tuple(
@@ -102,12 +102,12 @@ def _plan_module(name: str) -> ModuleEdit:
     # No loop variable may hold an old code object here: _check_sole_holders counts references.
     redocumented = next((old_code for old_code, new_code in changed if _docstring(old_code) != _docstring(new_code)), None)
     if redocumented is not None:
-        raise NotInPlace(f"the docstring of {_where(redocumented)} changed")
+        raise NotInPlace(f"the docstring of {where(redocumented)} changed")
     holders = _live_functions(module, {id(old_code) for old_code, _ in changed})
     _check_sole_holders(changed, holders, name)
     orphan = next((old_code for old_code, _ in changed if id(old_code) in edit.rewritten and id(old_code) not in holders), None)
     if orphan is not None:
-        raise NotInPlace(f"no function found runs {_where(orphan)}: what its decorator made of it keeps the old body")
+        raise NotInPlace(f"no function found runs {where(orphan)}: what its decorator made of it keeps the old body")
     edit.functions = [(function, new_code) for old_code, new_code in changed for function in holders.get(id(old_code), ())]
     edit.moved_classes = _moved_classes(module, edit.first_lines)
     return edit
@@ -115,32 +115,32 @@ def _plan_module(name: str) -> ModuleEdit:
 
 def _compare_executed(old: types.CodeType, new: types.CodeType, changed: List[CodePair], edit: ModuleEdit) -> None:
     """``old`` ran at import (a module or class body): the new version must run the same way."""
-    if not _same_instructions(old, new):
-        raise NotInPlace(f"top-level code of {_where(old)} changed")
-    first_line = _first_line_constant(old, new)
+    if not same_instructions(old, new):
+        raise NotInPlace(f"top-level code of {where(old)} changed")
+    first_line = first_line_constant(old, new)
     for index, (a, b) in enumerate(zip(old.co_consts, new.co_consts)):
         if isinstance(a, types.CodeType) and isinstance(b, types.CodeType):
             _compare_definition(a, b, changed, edit)
         elif index == first_line:
             if a != b:
                 edit.first_lines.append((old.co_qualname, a, b))
-        elif isinstance(a, types.CodeType) or isinstance(b, types.CodeType) or _constant_key(a) != _constant_key(b):
-            raise NotInPlace(f"a constant in {_where(old)} changed")
+        elif isinstance(a, types.CodeType) or isinstance(b, types.CodeType) or constant_key(a) != constant_key(b):
+            raise NotInPlace(f"a constant in {where(old)} changed")
 
 
 def _compare_definition(old: types.CodeType, new: types.CodeType, changed: List[CodePair], edit: ModuleEdit) -> None:
-    if not old.co_flags & _CO_OPTIMIZED:  # a class body: it ran with its module
+    if not old.co_flags & CO_OPTIMIZED:  # a class body: it ran with its module
         _compare_executed(old, new, changed, edit)
         return
     if _identical(old, new):
         return
     if _calls.warmup.started(old):
-        if not _same_modulo_lines(old, new):
-            raise NotInPlace(f"{_where(old)} ran during the warm-up; what it computed may depend on it")
+        if not same_modulo_lines(old, new):
+            raise NotInPlace(f"{where(old)} ran during the warm-up; what it computed may depend on it")
         _pair_moved_lines(old, new, changed)
         return
     if any(getattr(old, field) != getattr(new, field) for field in _SIGNATURE) or _parameters(old) != _parameters(new):
-        raise NotInPlace(f"the signature of {_where(old)} changed")
+        raise NotInPlace(f"the signature of {where(old)} changed")
     changed.append((old, new))
     edit.rewritten.add(id(old))
 
@@ -163,25 +163,25 @@ def _pair_moved_lines(old: types.CodeType, new: types.CodeType, changed: List[Co
             _pair_moved_lines(a, b, changed)
 
 
-def _same_instructions(a: types.CodeType, b: types.CodeType) -> bool:
+def same_instructions(a: types.CodeType, b: types.CodeType) -> bool:
     return len(a.co_consts) == len(b.co_consts) and all(getattr(a, f) == getattr(b, f) for f in _INSTRUCTIONS)
 
 
-def _same_modulo_lines(a: types.CodeType, b: types.CodeType) -> bool:
-    if not _same_instructions(a, b):
+def same_modulo_lines(a: types.CodeType, b: types.CodeType) -> bool:
+    if not same_instructions(a, b):
         return False
     for x, y in zip(a.co_consts, b.co_consts):
         if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
-            if not _same_modulo_lines(x, y):
+            if not same_modulo_lines(x, y):
                 return False
-        elif isinstance(x, types.CodeType) or isinstance(y, types.CodeType) or _constant_key(x) != _constant_key(y):
+        elif isinstance(x, types.CodeType) or isinstance(y, types.CodeType) or constant_key(x) != constant_key(y):
             return False
     return True
 
 
 def _identical(a: types.CodeType, b: types.CodeType) -> bool:
     """Same instructions and the same lines: nothing a traceback or a run could tell apart."""
-    if not _same_modulo_lines(a, b) or a.co_firstlineno != b.co_firstlineno or _lines(a) != _lines(b):
+    if not same_modulo_lines(a, b) or a.co_firstlineno != b.co_firstlineno or _lines(a) != _lines(b):
         return False
     return all(_identical(x, y) for x, y in zip(a.co_consts, b.co_consts) if isinstance(x, types.CodeType))
 
@@ -190,17 +190,17 @@ def _lines(code: types.CodeType):
     return list(code.co_lines()) if hasattr(code, "co_lines") else code.co_lnotab
 
 
-def _constant_key(value):
+def constant_key(value):
     """Equal only for constants of the same type and value (``1``, ``1.0``, ``True`` and ``-0.0`` differ)."""
     if isinstance(value, (tuple, frozenset)):
-        items = tuple(_constant_key(v) for v in value)
+        items = tuple(constant_key(v) for v in value)
         return type(value), (frozenset(items) if isinstance(value, frozenset) else items)
     if isinstance(value, (float, complex)):
         return type(value), repr(value)
     return type(value), value
 
 
-def _first_line_constant(old: types.CodeType, new: types.CodeType) -> int:
+def first_line_constant(old: types.CodeType, new: types.CodeType) -> int:
     """3.13+ class bodies store their own first line (``__firstlineno__``): the index of that constant
     when old and new load it from the same slot and nothing else does, else -1."""
     if sys.version_info < (3, 13) or "__firstlineno__" not in old.co_names:
@@ -259,7 +259,7 @@ def _check_sole_holders(changed: List[CodePair], holders: Dict[int, List[types.F
     excess = [sys.getrefcount(old_code) - len(counts.get(id(old_code), ())) for old_code, _ in pairs]
     for (old_code, _), extra in zip(pairs[1:], excess[1:]):
         if extra != excess[0]:
-            raise NotInPlace(f"{_where(old_code)} in {name} is held by something pytestd cannot update "
+            raise NotInPlace(f"{where(old_code)} in {name} is held by something pytestd cannot update "
                              f"(a copied function, a suspended generator or an unusual decorator)")
     del probe_function
 
@@ -281,5 +281,5 @@ def _moved_classes(module: types.ModuleType, first_lines: List[Tuple[str, int, i
     return classes
 
 
-def _where(code: types.CodeType) -> str:
+def where(code: types.CodeType) -> str:
     return f"{getattr(code, 'co_qualname', code.co_name)} ({code.co_filename}:{code.co_firstlineno})"

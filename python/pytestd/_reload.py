@@ -18,13 +18,14 @@ functions and nothing executes again (see ``_inplace`` for when that is exact).
 import gc
 import importlib
 import linecache
+import os
 import sys
 import time
 import types
 import weakref
 from typing import List, Optional, Set
 
-from pytestd import _import_warnings, _inplace, _loaded_files, _native, _patches, _warmup, _wire
+from pytestd import _conftest_edits, _import_warnings, _inplace, _loaded_files, _native, _patches, _warmup, _wire
 
 # The only names a module object keeps across a re-execution: what the import system set up.
 _MODULE_DUNDERS = ("__name__", "__spec__", "__loader__", "__file__", "__path__", "__package__",
@@ -38,12 +39,13 @@ class ReloadError(Exception):
     """The reload cannot give what a fresh process would: the clean host must serve."""
 
 
-def apply(steps: bytes, evict: bytes, changed: bytes, causes: bytes) -> bytes:
+def apply(steps: bytes, evict: bytes, changed: bytes, causes: bytes, conftests: bytes = b"") -> bytes:
     """Applies a reload plan and returns the same report as a warm-up (for the manager's freshness
     and environment checks). ``steps`` holds one item per step: a module name, or the members of an
     import cycle joined by commas; ``changed`` the modules whose files changed (the rest of the plan
     are their importers); ``causes``, for each step and then each eviction, the changed modules it is
-    there for. Raises ReloadError with a message for the user."""
+    there for; ``conftests``, edited conftests the template executed (see ``_conftest_edits``). Raises
+    ReloadError with a message for the user."""
     started = time.perf_counter()
     plan = [step.decode().split(",") for step in _wire.split(steps)]
     evicted = [name.decode() for name in _wire.split(evict)]
@@ -52,9 +54,16 @@ def apply(steps: bytes, evict: bytes, changed: bytes, causes: bytes) -> bytes:
     if len(because) != len(plan) + len(evicted):
         raise ReloadError("the manager sent a reload order without the causes of each step")
     _refuse_never_reloaded(edited)
+    notes = []
+    edited_conftests = [os.fsdecode(path) for path in _wire.split(conftests)]
+    if edited_conftests:
+        try:
+            notes.append(_conftest_edits.check(edited_conftests))
+        except _conftest_edits.NotSame as exc:
+            raise ReloadError(f"{exc}: waiting for a clean host") from exc
     _loaded_files.refresh([getattr(sys.modules.get(name), "__file__", None) for name in edited])
     edits, refused = _inplace.plan_each(edited)
-    notes = [_patch_in_place(edits)] if edits else []
+    notes += [_patch_in_place(edits)] if edits else []
     if refused:
         # Only what the refused modules need: importers of the edits patched in place stay as they are.
         needed = set(refused)

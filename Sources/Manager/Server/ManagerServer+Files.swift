@@ -17,6 +17,7 @@ extension ManagerServer {
         let sitePackages = python?.sitePackages ?? "/nonexistent"
         var needsCleanHost: String?
         var changedModules: [String: String] = [:]
+        var changedConftests: Set<String> = []
         for event in events {
             switch event {
             case .overflow:
@@ -51,6 +52,9 @@ extension ManagerServer {
                 }
                 if FileSystem.exists(change.path), let module = modules?.module(at: change.path) {
                     changedModules[change.path] = module
+                } else if FileSystem.exists(change.path), ProjectRoot.basename(change.path) == "conftest.py", modules != nil {
+                    // Evicted after the warm-up: a reload proves whether its edit matters (_conftest_edits.py).
+                    changedConftests.insert(change.path)
                 } else {
                     needsCleanHost = needsCleanHost ?? "\(relative(change.path)) changed"
                 }
@@ -61,8 +65,8 @@ extension ManagerServer {
             hostFailure = nil
             scheduleWarm(after: Self.coalescingDelay)
         }
-        guard needsCleanHost != nil || !changedModules.isEmpty else { return }
-        lastChangeSet = changedModules.keys.sorted().map(relative) + (needsCleanHost.map { [$0] } ?? [])
+        guard needsCleanHost != nil || !changedModules.isEmpty || !changedConftests.isEmpty else { return }
+        lastChangeSet = (Set(changedModules.keys).union(changedConftests)).sorted().map(relative) + (needsCleanHost.map { [$0] } ?? [])
         changeSets += 1
         // The clean host, always; one that is still warming may have read the old files.
         if let host = warming { abandonWarming(host, because: "files changed while it was warming") }
@@ -74,7 +78,7 @@ extension ManagerServer {
             abandonPendingReloads()
             for host in [active, pristine].compactMap({ $0 }) { retire(host, because: reason) }
         } else if let base = pristine, base.isReady, base.retiredBecause == nil {
-            reload(Set(changedModules.values), paths: Array(changedModules.keys), base: base)
+            reload(Set(changedModules.values), paths: Array(changedModules.keys), conftests: changedConftests, base: base)
         } else if let host = active {
             retire(host, because: "\(lastChangeSet.joined(separator: ", ")) changed")
         }

@@ -96,6 +96,7 @@ extension ManagerServer {
                 abandonPendingReloads()
                 pristine = host
                 changedSincePristine = []
+                conftestsChangedSincePristine = []
                 modules = ProjectModules(report: report, locations: locations)
             }
             if let old = active, old !== host { retire(old, because: "replaced by generation \(host.generation)") }
@@ -242,10 +243,12 @@ extension ManagerServer {
 
     /// Serves the change set from a reloaded copy of the pristine template as soon as it is ready,
     /// while a clean host warms in parallel, always: the fallback if the reload fails or is unsafe.
-    func reload(_ changed: Set<String>, paths: [String], base: HostProcess) {
+    func reload(_ changed: Set<String>, paths: [String], conftests: Set<String>, base: HostProcess) {
         for path in paths { modules?.rescan(path) }
         changedSincePristine.formUnion(changed)
-        guard let order = modules?.order(for: changedSincePristine) else { return }
+        conftestsChangedSincePristine.formUnion(conftests)
+        guard var order = modules?.order(for: changedSincePristine) else { return }
+        order.conftests = conftestsChangedSincePristine.sorted()
         if let host = active, host !== base { retire(host, because: "superseded by a newer reload") }
         active = nil
         if let host = reloading { abandonReload(host, because: "a newer change arrived") }

@@ -44,6 +44,8 @@ final class ManagerServer {
     var modules: ProjectModules?
     /// Modules changed since `pristine` was built: each reload applies all of them to it.
     var changedSincePristine: Set<String> = []
+    /// Conftests (paths) changed since `pristine` was built: each reload proves all of them harmless.
+    var conftestsChangedSincePristine: Set<String> = []
     var lastChangeSet: [String] = []
     /// How many change sets there were: the last one's id, which status ties reloads and fallbacks to.
     var changeSets = 0

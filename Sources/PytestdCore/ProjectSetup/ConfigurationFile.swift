@@ -11,14 +11,14 @@ enum ConfigurationFile {
     }
 
     static func suffix(of path: String) -> String {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let name = ProjectRoot.basename(path)
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
         return String(name[dot...])
     }
 
     /// pytest ≥ 9 reads a `-c` file by its name, else its suffix; nil when it has no reader for it.
     static func loader(forConfigFileOption path: String) -> String? {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let name = ProjectRoot.basename(path)
         if discoveredNames(version: .newest).contains(name) { return name }
         return [".ini", ".cfg", ".toml"].contains(suffix(of: path)) ? suffix(of: path) : nil
     }

@@ -92,6 +92,11 @@ public struct ProjectRoot: Equatable {
         return result
     }
 
+    /// The last component of a path.
+    public static func basename(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
     public static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])

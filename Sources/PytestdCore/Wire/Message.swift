@@ -157,11 +157,16 @@ public struct ReloadOrder: Equatable, Sendable {
     public var changed: [String]
     /// For each step, then each eviction: the changed modules it is there for.
     public var causes: [[String]]
+    /// Changed conftests the template executed (paths). Runs import conftests afresh, so one whose
+    /// effect on the template is provably unchanged needs nothing (see `_conftest_edits.py`); otherwise
+    /// the reload fails and the clean host serves.
+    public var conftests: [String]
 
-    public init(steps: [[String]], evict: [String], changed: [String], causes: [[String]]) {
+    public init(steps: [[String]], evict: [String], changed: [String], causes: [[String]], conftests: [String] = []) {
         self.steps = steps
         self.evict = evict
         self.changed = changed
         self.causes = causes
+        self.conftests = conftests
     }
 }

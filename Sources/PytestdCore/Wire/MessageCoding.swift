@@ -53,6 +53,7 @@ extension Message {
             w.write(order.changed)
             w.write(UInt32(order.causes.count))
             for causes in order.causes { w.write(causes) }
+            w.write(order.conftests)
         case .reloadStarted(let pid):
             w.write(Tag.reloadStarted.rawValue)
             w.write(pid)
@@ -155,7 +156,8 @@ extension Message {
             let (evict, changed) = (try r.readStringList(), try r.readStringList())
             var causes: [[String]] = []
             for _ in 0..<Int(try r.readUInt32()) { causes.append(try r.readStringList()) }
-            self = .reload(ReloadOrder(steps: steps, evict: evict, changed: changed, causes: causes))
+            self = .reload(ReloadOrder(steps: steps, evict: evict, changed: changed, causes: causes,
+                                       conftests: try r.readStringList()))
         case .reloadStarted:
             self = .reloadStarted(pid: try r.readInt32())
         case .hostFailed:
