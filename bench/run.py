@@ -32,6 +32,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -42,6 +43,10 @@ import generate_empty  # noqa: E402
 import generate_monolith  # noqa: E402
 
 REQUIREMENTS = os.path.join(BENCH_DIR, "requirements.txt")
+SYMPY_REQUIREMENTS = os.path.join(BENCH_DIR, "requirements-sympy.txt")
+# A large real codebase: sympy's own sdist (1,532 modules, 612 test files) and its test suite.
+SYMPY_SDIST = "sympy==1.14.0"
+SYMPY_FILE = "sympy/core/tests/test_basic.py"
 PYTEST_ARGS = ["-q", "-p", "no:randomly"]
 RUN_TIMEOUT = 900  # seconds, per pytest invocation
 # Environment variables that would make the two sides (or this machine's runs
@@ -70,11 +75,15 @@ CASES = {
     # when that is sooner). j: no daemon runs yet; k: the root conftest was just edited (a clean host).
     "j": ("monolith", ["tests/test_real.py"], "monolith: first run, no daemon yet: tests/test_real.py"),
     "k": ("monolith", ["tests/test_real.py"], "monolith: edit the root conftest, run tests/test_real.py"),
+    "l": ("sympy", [SYMPY_FILE], "sympy 1.14: first run, no daemon yet: core/tests/test_basic.py"),
+    "m": ("sympy", [SYMPY_FILE], "sympy 1.14: warm run of core/tests/test_basic.py"),
 }
 
 # Cases served the default way: plain pytest when it is sooner than any template. The others measure
 # the warm path and reloads, so their runs wait for the template (PYTESTD_WAIT=1).
-NO_FRESH_TEMPLATE = ("j", "k")
+NO_FRESH_TEMPLATE = ("j", "k", "l")
+# Cases that start every pytestd run with no daemon running.
+FIRST_RUN = ("j", "l")
 
 # The file each edit case changes (relative to the project, or "top": the module tests/test_real.py
 # imports as `top`), and what it edits (see Editor).
@@ -146,12 +155,12 @@ def write_json(path, data):
     os.replace(tmp, path)
 
 
-def ensure_venv(out, python):
-    venv = os.path.join(out, "venv")
-    stamp_path = os.path.join(out, "venv.stamp.json")
+def ensure_venv(out, python, name="venv", requirements=REQUIREMENTS):
+    venv = os.path.join(out, name)
+    stamp_path = os.path.join(out, name + ".stamp.json")
     stamp = {
         "python": os.path.realpath(python),
-        "requirements_sha256": sha256_file(REQUIREMENTS),
+        "requirements_sha256": sha256_file(requirements),
     }
     if read_json(stamp_path) == stamp and os.path.exists(os.path.join(venv, "bin", "pytest")):
         log("venv: reusing %s" % venv)
@@ -165,7 +174,7 @@ def ensure_venv(out, python):
     subprocess.run([python, "-m", "venv", venv], check=True)
     subprocess.run(
         [os.path.join(venv, "bin", "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--only-binary", ":all:", "-r", REQUIREMENTS],
+         "--only-binary", ":all:", "-r", requirements],
         check=True,
     )
     write_json(stamp_path, stamp)
@@ -187,6 +196,35 @@ def ensure_project(out, name, generator, params):
     if os.path.exists(stamp_path):
         os.remove(stamp_path)
     generator.generate(path, **params)
+    write_json(stamp_path, stamp)
+    return path
+
+
+def ensure_sympy(out, venv):
+    """sympy's sdist, unpacked as the project (its own pyproject.toml configures pytest)."""
+    path = os.path.join(out, "sympy")
+    stamp_path = path + ".stamp.json"
+    stamp = {"sdist": SYMPY_SDIST}
+    if read_json(stamp_path) == stamp and os.path.isdir(path):
+        log("sympy: reusing %s" % path)
+        return path
+    log("sympy: downloading the %s sdist" % SYMPY_SDIST)
+    download = os.path.join(out, "sympy-sdist")
+    shutil.rmtree(download, ignore_errors=True)
+    subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                    "--no-deps", "--no-binary", ":all:", "-d", download, SYMPY_SDIST], check=True)
+    (archive,) = os.listdir(download)
+    with tarfile.open(os.path.join(download, archive)) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(download, filter="data")
+        else:
+            tar.extractall(download)
+    (tree,) = [d for d in os.listdir(download) if os.path.isdir(os.path.join(download, d))]
+    if os.path.exists(stamp_path):
+        os.remove(stamp_path)
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.move(os.path.join(download, tree), path)
+    shutil.rmtree(download)
     write_json(stamp_path, stamp)
     return path
 
@@ -450,6 +488,14 @@ def wait_for_clean_host(pytestd_bin, project_dir, env, timeout=120):
     raise BenchError("no clean pytestd host in %s within %d s" % (project_dir, timeout))
 
 
+def template_memory(pytestd_bin, project_dir, env):
+    """The resident memory `pytestd status` reports for the template that served the case."""
+    status = subprocess.run([pytestd_bin, "status"], cwd=project_dir, env=env, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=60).stdout
+    m = re.search(r"^host memory: +(\d+) MiB resident$", status, re.M)
+    return int(m.group(1)) if m else None
+
+
 def stop_daemons(pytestd_bin, project_dirs, env):
     for d in project_dirs:
         if not os.path.isdir(d):
@@ -533,6 +579,10 @@ def print_table(results, shim):
         print("  ".join(row[i].ljust(widths[i]) if i < 3 else row[i].rjust(widths[i]) for i in range(4)))
         if j == 0:
             print("  ".join("-" * w for w in widths))
+    memory = ["%s %d MiB" % (key, r["template_memory"]) for key, r in results.items() if r.get("template_memory")]
+    if memory:
+        print()
+        print("template memory (resident, from pytestd status after the case): " + ", ".join(memory))
     if shim and shim["overhead"]:
         o = shim["overhead"]
         print()
@@ -599,16 +649,25 @@ def main(argv=None):
                 "modules": args.modules, "seed": args.seed, "import_cost": args.import_cost}),
             "empty": ensure_project(out, "empty", generate_empty, {}),
         }
+        venvs = {"monolith": venv, "empty": venv}
+        if any(CASES[c][0] == "sympy" for c in args.cases):
+            venvs["sympy"] = ensure_venv(out, python, "sympy-venv", SYMPY_REQUIREMENTS)
+            projects["sympy"] = ensure_sympy(out, venvs["sympy"])
     except (BenchError, subprocess.CalledProcessError) as e:
         print("error: %s" % e, file=sys.stderr)
         return 1
-    env = run_env(venv, runtime_dir)
+    envs = {name: run_env(venvs[name], runtime_dir) for name in projects}
     sides = {"plain": os.path.join(venv, "bin", "pytest")}
     plain_projects = {name: ensure_copy(path) for name, path in projects.items()}
+
+    def stop_all():
+        for name, path in projects.items():
+            stop_daemons(pytestd_bin, [path], envs[name])
+
     if not args.plain_only:
         sides["pytestd"] = shim_bin
         # Daemons left over from an interrupted run may serve stale code.
-        stop_daemons(pytestd_bin, projects.values(), env)
+        stop_all()
     info = machine_info(venv)
     binaries = [] if args.plain_only else [shim_bin, pytestd_bin]
     binaries_before = fingerprint(binaries)
@@ -618,20 +677,23 @@ def main(argv=None):
         for key in args.cases:
             project, argv_tail, desc = CASES[key]
             dirs = {"plain": plain_projects[project], "pytestd": projects[project]}
+            case_sides = dict(sides, plain=os.path.join(venvs[project], "bin", "pytest"))
             editors = {side: Editor(dirs[side], *EDITED[key]) for side in sides} if key in EDITED else {}
             if key == "k":
                 editors = {side: ConftestEditor(dirs[side]) for side in sides}
-            case_env = env if key in NO_FRESH_TEMPLATE else dict(env, PYTESTD_WAIT="1")
+            case_env = envs[project] if key in NO_FRESH_TEMPLATE else dict(envs[project], PYTESTD_WAIT="1")
             hooks = {}
             if editors:
                 hooks["edits"] = {side: editor.edit for side, editor in editors.items()}
                 if "pytestd" in sides:
-                    hooks["settle"] = lambda d=projects[project]: wait_for_clean_host(pytestd_bin, d, case_env)
-            if key == "j" and "pytestd" in sides:
-                hooks["settle"] = lambda d=projects[project]: stop_daemons(pytestd_bin, [d], case_env)
+                    hooks["settle"] = lambda d=projects[project], e=case_env: wait_for_clean_host(pytestd_bin, d, e)
+            if key in FIRST_RUN and "pytestd" in sides:
+                hooks["settle"] = lambda d=projects[project], e=case_env: stop_daemons(pytestd_bin, [d], e)
             try:
-                results[key] = measure_case(key, dirs, argv_tail, desc, sides, case_env, args.runs,
+                results[key] = measure_case(key, dirs, argv_tail, desc, case_sides, case_env, args.runs,
                                             warmup_plain=1, warmup_pytestd=args.warmup, **hooks)
+                if "pytestd" in sides and key not in FIRST_RUN:
+                    results[key]["template_memory"] = template_memory(pytestd_bin, projects[project], case_env)
             finally:
                 for editor in editors.values():
                     editor.restore()
@@ -641,7 +703,7 @@ def main(argv=None):
         failure = BenchError("interrupted")
     finally:
         if not args.plain_only and not args.keep_daemons:
-            stop_daemons(pytestd_bin, projects.values(), env)
+            stop_all()
     info["loadavg_end"] = os.getloadavg()
     rebuilt = [p for p in binaries if fingerprint([p]) != {p: binaries_before[p]}]
     shim = shim_overhead(results.get("b"))
