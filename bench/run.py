@@ -47,6 +47,9 @@ SYMPY_REQUIREMENTS = os.path.join(BENCH_DIR, "requirements-sympy.txt")
 # A large real codebase: sympy's own sdist (1,532 modules, 612 test files) and its test suite.
 SYMPY_SDIST = "sympy==1.14.0"
 SYMPY_FILE = "sympy/core/tests/test_basic.py"
+# Warming the whole tree (every test path) takes minutes on 2 cores, and its collection creates
+# `.hypothesis/` in the project, which adds a warning to every later run: the bench warms what it runs.
+SYMPY_SETTINGS = '\n[tool.pytestd]\npreload = ["%s"]\n' % SYMPY_FILE
 PYTEST_ARGS = ["-q", "-p", "no:randomly"]
 RUN_TIMEOUT = 900  # seconds, per pytest invocation
 # Environment variables that would make the two sides (or this machine's runs
@@ -74,9 +77,11 @@ CASES = {
     # No fresh template: the run must not wait longer than plain pytest takes (it runs plain pytest
     # when that is sooner). j: no daemon runs yet; k: the root conftest was just edited (a clean host).
     "j": ("monolith", ["tests/test_real.py"], "monolith: first run, no daemon yet: tests/test_real.py"),
-    "k": ("monolith", ["tests/test_real.py"], "monolith: edit the root conftest, run tests/test_real.py"),
+    "k": ("monolith", ["tests/test_real.py"], "monolith: edit the root conftest's top level, run tests/test_real.py"),
     "l": ("sympy", [SYMPY_FILE], "sympy 1.14: first run, no daemon yet: core/tests/test_basic.py"),
     "m": ("sympy", [SYMPY_FILE], "sympy 1.14: warm run of core/tests/test_basic.py"),
+    # A conftest edit that leaves the template as it is (a fixture's body): served without a clean host.
+    "n": ("monolith", ["tests/test_real.py"], "monolith: edit a fixture in the root conftest, run tests/test_real.py"),
 }
 
 # Cases served the default way: plain pytest when it is sooner than any template. The others measure
@@ -204,7 +209,7 @@ def ensure_sympy(out, venv):
     """sympy's sdist, unpacked as the project (its own pyproject.toml configures pytest)."""
     path = os.path.join(out, "sympy")
     stamp_path = path + ".stamp.json"
-    stamp = {"sdist": SYMPY_SDIST}
+    stamp = {"sdist": SYMPY_SDIST, "settings": SYMPY_SETTINGS}
     if read_json(stamp_path) == stamp and os.path.isdir(path):
         log("sympy: reusing %s" % path)
         return path
@@ -225,6 +230,8 @@ def ensure_sympy(out, venv):
     shutil.rmtree(path, ignore_errors=True)
     shutil.move(os.path.join(download, tree), path)
     shutil.rmtree(download)
+    with open(os.path.join(path, "pyproject.toml"), "a", encoding="utf-8") as f:
+        f.write(SYMPY_SETTINGS)
     write_json(stamp_path, stamp)
     return path
 
@@ -422,18 +429,28 @@ def measure_case(key, project_dirs, argv_tail, desc, sides, env, runs, warmup_pl
 
 
 class ConftestEditor:
-    """Saves the root conftest with one more comment line each time: a change pytestd must serve
-    with a clean host."""
+    """Saves the root conftest with a new number each time: at its top level (``BENCH_EDIT = k`` at the
+    end: pytestd needs a clean host), or in the body of the ``db`` fixture (which runs in no warm-up:
+    the template stays as it is)."""
 
-    def __init__(self, project_dir):
+    FIXTURE = '    """An in-memory database filled from every registered module."""\n'
+
+    def __init__(self, project_dir, kind):
         self.path = os.path.join(project_dir, "conftest.py")
         self.original = open(self.path, encoding="utf-8").read()
+        self.kind = kind
+        if kind == "fixture body" and self.original.count(self.FIXTURE) != 1:
+            raise BenchError("%s: expected the db fixture's docstring once (regenerate the monolith)" % self.path)
         self.count = 0
 
     def edit(self):
         self.count += 1
+        if self.kind == "top level":
+            text = self.original + "BENCH_EDIT = %d\n" % self.count
+        else:
+            text = self.original.replace(self.FIXTURE, self.FIXTURE + "    bench_edit = %d  # noqa: F841\n" % self.count)
         with open(self.path, "w", encoding="utf-8") as f:
-            f.write(self.original + "# bench edit %d\n" % self.count)
+            f.write(text)
 
     def restore(self):
         with open(self.path, "w", encoding="utf-8") as f:
@@ -599,7 +616,7 @@ def parse_args(argv):
     p.add_argument("--runs", type=int, help="timed runs per side and case (default 7, quick 3)")
     p.add_argument("--warmup", type=int,
                    help="untimed pytestd warm-up runs per case, the first starts the daemon (default 2, quick 1)")
-    p.add_argument("--cases", default="a,b,c,d,f,g,h,i,j,k", help="comma-separated subset of %s (default all)" % ",".join(CASES))
+    p.add_argument("--cases", default=",".join(CASES), help="comma-separated subset of %s (default all)" % ",".join(CASES))
     p.add_argument("--plain-only", action="store_true", help="measure plain pytest only (no pytestd binaries needed)")
     p.add_argument("--modules", type=int, help="monolith size (default %d, quick 300)"
                    % generate_monolith.DEFAULT_MODULES)
@@ -679,8 +696,8 @@ def main(argv=None):
             dirs = {"plain": plain_projects[project], "pytestd": projects[project]}
             case_sides = dict(sides, plain=os.path.join(venvs[project], "bin", "pytest"))
             editors = {side: Editor(dirs[side], *EDITED[key]) for side in sides} if key in EDITED else {}
-            if key == "k":
-                editors = {side: ConftestEditor(dirs[side]) for side in sides}
+            if key in ("k", "n"):
+                editors = {side: ConftestEditor(dirs[side], "top level" if key == "k" else "fixture body") for side in sides}
             case_env = envs[project] if key in NO_FRESH_TEMPLATE else dict(envs[project], PYTESTD_WAIT="1")
             hooks = {}
             if editors:
