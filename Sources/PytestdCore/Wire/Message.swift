@@ -48,8 +48,11 @@ public enum Message: Equatable, Sendable {
     /// code the warm-up already ran) and ended without printing anything: the caller runs plain
     /// pytest. `remember`: the cause is the project's, not this run's alone (see `ColdServing`).
     case runDeclined(id: UInt64, reason: String, remember: Bool)
+    /// After `runFinished`: what the run imported that its template lacked (the manager learns the
+    /// project's warm set from it).
+    case runImported(RunImports)
 
-    public static let protocolVersion: UInt32 = 2
+    public static let protocolVersion: UInt32 = 3
 
     /// Descriptors that travel with this message.
     public var descriptorCount: Int {
@@ -110,13 +113,16 @@ public struct HostReport: Equatable, Sendable {
     public var loadedFingerprints: [Bytes]
     /// Directories the import system searched: a new module there could shadow a loaded one.
     public var searchedDirectories: [Bytes]
+    /// Modules of the learned warm set that the warm-up could not import (gone, or failing): forgotten.
+    public var skippedWarmModules: [String]
 
     public init(
         pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], modules: [Bytes],
         importEdges: [Bytes], environmentReads: [Bytes], readsWholeEnvironment: Bool, warmupSeconds: Double,
         warmupNote: String, environmentReaders: [Bytes] = [], wholeEnvironmentReader: String = "",
-        loadedFingerprints: [Bytes] = [], searchedDirectories: [Bytes] = []
+        loadedFingerprints: [Bytes] = [], searchedDirectories: [Bytes] = [], skippedWarmModules: [String] = []
     ) {
+        self.skippedWarmModules = skippedWarmModules
         self.loadedFingerprints = loadedFingerprints
         self.searchedDirectories = searchedDirectories
         self.pythonVersion = pythonVersion

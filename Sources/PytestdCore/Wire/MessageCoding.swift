@@ -1,7 +1,7 @@
 extension Message {
     private enum Tag: UInt8 {
         case run = 1, forwardSignal, control, fallback, finished, refused, status, acknowledged, superseded, bypass
-        case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted, runDeclined
+        case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted, runDeclined, runImported
     }
 
     /// The frame payload for this message, starting with the protocol version.
@@ -69,6 +69,7 @@ extension Message {
             w.write(report.wholeEnvironmentReader)
             w.write(report.loadedFingerprints)
             w.write(report.searchedDirectories)
+            w.write(report.skippedWarmModules)
         case .hostFailed(let reason):
             w.write(Tag.hostFailed.rawValue)
             w.write(reason)
@@ -86,6 +87,11 @@ extension Message {
             w.write(id)
             w.write(reason)
             w.write(remember)
+        case .runImported(let imports):
+            w.write(Tag.runImported.rawValue)
+            w.write(imports.imported)
+            w.write(imports.testModules)
+            w.write(imports.referenced)
         }
         return w.bytes
     }
@@ -136,7 +142,7 @@ extension Message {
                 readsWholeEnvironment: try r.readBool(), warmupSeconds: try r.readDouble(),
                 warmupNote: try r.readString(), environmentReaders: try r.readBytesList(),
                 wholeEnvironmentReader: try r.readString(), loadedFingerprints: try r.readBytesList(),
-                searchedDirectories: try r.readBytesList()))
+                searchedDirectories: try r.readBytesList(), skippedWarmModules: try r.readStringList()))
         case .reload:
             let count = Int(try r.readUInt32())
             var steps: [[String]] = []
@@ -158,6 +164,9 @@ extension Message {
         case .runDeclined:
             let id = try r.readUInt64()
             self = .runDeclined(id: id, reason: try r.readString(), remember: try r.readBool())
+        case .runImported:
+            self = .runImported(RunImports(
+                imported: try r.readStringList(), testModules: try r.readStringList(), referenced: try r.readStringList()))
         }
         try r.expectEnd()
     }
