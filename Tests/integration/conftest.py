@@ -294,6 +294,9 @@ class Project:
             "LC_ALL": "C.UTF-8",
             "TERM": "xterm-256color",
             "PYTESTD_RUNTIME_DIR": str(self.runtime_dir),
+            # Learned warm sets go here, never to the real home (one directory: the same value on
+            # both sides of a Pair).
+            "XDG_CACHE_HOME": str(self.ctx.workdir / "xdg-cache"),
         }
         for k, v in (env_extra or {}).items():
             if v is None:
