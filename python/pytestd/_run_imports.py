@@ -14,22 +14,59 @@ import os
 import sys
 import types
 from fnmatch import fnmatch
-from itertools import islice
+from importlib import _bootstrap
+from typing import List
 
-_template_size = 0
+from pytestd._frames import invisible_to_warnings
+
 _DEFAULT_TEST_FILES = ("test_*.py", "*_test.py")
 
 
+class LoadOrder:
+    """Records the modules whose loading starts, in that order: the order to import them again in.
+    (``sys.modules`` holds them in the order their loading *ended*: CPython moves each module to the
+    end once it has executed, so a module's imports come before it there.)"""
+
+    def __init__(self) -> None:
+        self.names: List[str] = []
+        self._original = None
+
+    def start(self) -> "LoadOrder":
+        original = self._original = _bootstrap._load_unlocked
+        names = self.names
+
+        def recording_load(spec):
+            names.append(spec.name)
+            return original(spec)
+
+        _bootstrap._load_unlocked = invisible_to_warnings(recording_load)
+        return self
+
+    def stop(self) -> None:
+        _bootstrap._load_unlocked = self._original
+
+    def loaded(self):
+        """``(name, module)`` of each recorded module still in ``sys.modules``, once each, in order."""
+        seen = set()
+        for name in self.names:
+            module = sys.modules.get(name)
+            if module is not None and name not in seen:
+                seen.add(name)
+                yield name, module
+
+
+_run_loads = LoadOrder()
+
+
 def mark_template() -> None:
-    """At the start of the run: modules inserted into ``sys.modules`` after this are the run's."""
-    global _template_size
-    _template_size = len(sys.modules)
+    """At the start of the run: modules whose loading starts after this are the run's."""
+    _run_loads.start()
 
 
 def report(fd: int) -> None:
     items = []
     test_modules = []
-    for name, module in list(islice(sys.modules.items(), _template_size, None)):
+    for name, module in list(_run_loads.loaded()):
         path = getattr(module, "__file__", None)
         if not isinstance(path, str):
             continue

@@ -19,7 +19,7 @@ from contextlib import redirect_stdout
 from importlib._bootstrap import _resolve_name
 from typing import Dict, List, Optional, Set, Tuple
 
-from pytestd import _calls, _import_warnings, _loaded_files, _wire
+from pytestd import _calls, _import_warnings, _loaded_files, _run_imports, _wire
 from pytestd._frames import invisible_to_warnings
 
 
@@ -56,6 +56,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     learned = LearnedWarmSet(_read_names(os.fsdecode(warm_set))) if warm_set else None
     if learned is not None:
         plugins.append(learned)
+    load_order = _run_imports.LoadOrder().start()
     with _calls.warmup.recording(os.fsdecode(root), patch_in_place), _loaded_files.recording():
         try:
             # ``options``: the project's --rootdir/-c/--confcutdir, so the warm-up settles where runs do.
@@ -71,6 +72,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
         _evict_session_imports(collected)
         _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
         _patches.run_after_warmup()
+    load_order.stop()
     _forget_warnings_already_shown()
     note = _warmup_note(int(status), output.getvalue())
     if note:
@@ -79,7 +81,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     # every inherited page of the template in each child.
     gc.collect()
     gc.freeze()
-    return report(time.perf_counter() - started, note, skipped=learned.skipped if learned else ())
+    return report(time.perf_counter() - started, note, skipped=learned.skipped if learned else (), load_order=load_order)
 
 
 class CollectedFiles:
@@ -195,7 +197,7 @@ def _release_warmup_session() -> None:
             loader.session = None
 
 
-def report(seconds: float, note: str, import_graph: bool = True, skipped=()) -> bytes:
+def report(seconds: float, note: str, import_graph: bool = True, skipped=(), load_order=None) -> bytes:
     """What the manager needs to keep this template honest: versions, timing, the environment
     variables and files its imports depended on, and (for the import graph, built from clean
     templates only) which file each module came from, in import order, and the imports that ran;
@@ -209,7 +211,7 @@ def report(seconds: float, note: str, import_graph: bool = True, skipped=()) -> 
     environment = [
         name if value is None else name + b"=" + value for name, value in sorted(reads.variables.items())
     ]
-    modules = _module_files()
+    modules = _module_files(load_order)
     edges = sorted(f"{importer}>{target}".encode() for importer, target in reads.imports) if import_graph else []
     listed = modules if import_graph else {}
     files = sorted(set(modules.values()) | reads.files)
@@ -241,9 +243,13 @@ def _warmup_note(status: int, output: str) -> str:
     return f"collection ended with status {status}: {last[0].strip()}"
 
 
-def _module_files() -> Dict[str, bytes]:
+def _module_files(load_order=None) -> Dict[str, bytes]:
+    """Each module's file, in the order the modules started loading (those not recorded last)."""
     files = {}
-    for name, module in list(sys.modules.items()):
+    recorded = list(load_order.loaded()) if load_order else []
+    for name, module in recorded + list(sys.modules.items()):
+        if name in files:
+            continue
         path = getattr(module, "__file__", None)
         if isinstance(path, str) and os.path.isabs(path):
             files[name] = os.fsencode(path)

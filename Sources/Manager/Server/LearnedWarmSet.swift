@@ -72,6 +72,11 @@ final class LearnedWarmSet {
         }
     }
 
+    /// Writes what is not saved yet (the manager is stopping).
+    func flush() {
+        if unsaved { save(force: true) }
+    }
+
     private func apply(_ change: LearnedImports.Change) {
         guard change != .none else { return }
         unsaved = true
