@@ -95,7 +95,7 @@ public struct LearnedImports: Equatable, Sendable {
     /// The file's text. `project` names whose set it is (the manager key and root): a file of
     /// another project (a copied cache, a hash collision) is refused when read.
     public func encoded(project: String) -> String {
-        var text = "\(Self.header)\nproject \(project)\nruns \(runs) updated \(updated)\n"
+        var text = "\(Self.header)\nproject \(project)\nruns \(runs) updated \(updated) modules \(modules.count)\n"
         for module in modules { text += "\(module.lastUsed) \(module.name)\n" }
         return text
     }
@@ -113,10 +113,10 @@ public struct LearnedImports: Equatable, Sendable {
             throw Unreadable(description: "it belongs to another project (\(owner.dropFirst("project ".count)))")
         }
         let counts = lines.popFirst()?.split(separator: " ") ?? []
-        guard counts.count == 4, counts[0] == "runs", counts[2] == "updated", let runs = Int(counts[1]), runs >= 0,
-              let updated = Int64(counts[3])
+        guard counts.count == 6, counts[0] == "runs", counts[2] == "updated", counts[4] == "modules",
+              let runs = Int(counts[1]), runs >= 0, let updated = Int64(counts[3]), let count = Int(counts[5])
         else { throw Unreadable(description: "malformed runs line") }
-        guard lines.last == "" else { throw Unreadable(description: "truncated") }
+        guard lines.last == "", lines.count == count + 1 else { throw Unreadable(description: "truncated") }
         lines = lines.dropLast()
         var seen = Set<String>()
         for (number, line) in zip(4..., lines) {
