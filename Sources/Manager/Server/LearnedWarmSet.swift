@@ -99,6 +99,7 @@ final class LearnedWarmSet {
 
     /// A clean template is ready: forget the learned modules its warm-up could not import.
     func cleanHostReady(_ report: HostReport) {
+        unlink(warmSetFile)
         guard !report.skippedWarmModules.isEmpty else { return }
         ManagerLog.write("forgetting \(report.skippedWarmModules.count) learned modules the warm-up could not import: \(report.skippedWarmModules.prefix(5).joined(separator: ", "))")
         apply(imports.forget(Set(report.skippedWarmModules), at: Int64(time(nil))))
