@@ -182,3 +182,35 @@ def test_a_run_that_imports_many_new_modules_grows_the_template_in_the_backgroun
     assert grown, "no clean host was warmed for what the run imported"
     assert host_pid(pair.d) in importers(pair.d, "gamma.m29")
     pair.compare("tests/c", "-q")
+
+
+def test_a_function_only_collection_called_is_patched_in_place_in_a_learned_template(ctx, needs_daemon):
+    """A learned template collects no test module, so a function a test module calls while collected
+    (a parametrize list) never ran in it: patching it is exact, since each run imports the test module
+    afresh and calls the new code."""
+    pair = ctx.pair({
+        "pyproject.toml": FILES["pyproject.toml"],
+        "conftest.py": "import slow  # noqa: F401\n",
+        "src/slow.py": "import time\ntime.sleep(0.8)\n",
+        "src/app/__init__.py": "",
+        "src/app/core.py": '''
+            def make_rows():
+                return [1, 2]
+        ''',
+        "tests/test_rows.py": '''
+            import pytest
+            from app import core
+
+            @pytest.mark.parametrize("n", core.make_rows())
+            def test_row(n):
+                assert n < 3
+        ''',
+    })
+    pair.compare("-q")
+    assert pair.d.cli("restart").rc == 0
+    assert pair.d.status()["warm set"].startswith("learned (")
+    before = H.change_set_id(pair.d.status())
+    pair.write("src/app/core.py", pair.d.path("src/app/core.py").read_text().replace("[1, 2]", "[1, 2, 3]"))
+    _, daemon = pair.compare("-q", daemon_first=True)
+    assert daemon.rc == 1
+    assert "patched in place: app.core" in H.reload_after(pair.d, before)
