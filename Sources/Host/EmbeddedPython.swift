@@ -29,7 +29,8 @@ struct EmbeddedPython {
         let inPlace = Bytes((configuration.patchInPlace ? "1" : "0").utf8)
         let options = NulTerminatedList.join(configuration.warmupArguments.map { Bytes($0.utf8) })
         return try Self.report(try callBytes(
-            "pytestd._host", "warm", [Bytes(configuration.root.utf8), preload, patches, inPlace, options]))
+            "pytestd._host", "warm",
+            [Bytes(configuration.root.utf8), preload, patches, inPlace, options, Bytes(configuration.warmSet.utf8)]))
     }
 
     /// In a reloading child: applies the plan to this copy of the template and describes the result.
@@ -50,7 +51,8 @@ struct EmbeddedPython {
     /// Parses `_warmup.report`: version, pytest version, seconds, note, whole-environment flag, then
     /// counted sections (environment variables, modules, observed imports, files), then the module that
     /// iterated the environment, then counted sections: which module read each variable, load-time
-    /// fingerprints, searched directories; then when pytest was configured.
+    /// fingerprints, searched directories; then when pytest was configured; then the learned modules
+    /// the warm-up skipped.
     static func report(_ blob: Bytes) throws -> HostReport {
         var fields = NulTerminatedList.split(blob)[...]
         func take() throws -> String {
@@ -74,21 +76,23 @@ struct EmbeddedPython {
         let fingerprints = try section()
         let directories = try section()
         let configuredAt = try take()
+        let skipped = try section()
         return HostReport(
             pythonVersion: python, pytestVersion: pytest, loadedFiles: files, modules: modules,
             importEdges: imports, environmentReads: environment, readsWholeEnvironment: whole == "1",
             warmupSeconds: Double(seconds) ?? 0, warmupNote: note, environmentReaders: readers,
             wholeEnvironmentReader: wholeEnvironmentReader, loadedFingerprints: fingerprints,
-            searchedDirectories: directories, configuredAt: Double(configuredAt) ?? 0)
+            searchedDirectories: directories, configuredAt: Double(configuredAt) ?? 0,
+            skippedWarmModules: skipped.map { String(decoding: $0, as: UTF8.self) })
     }
 
     /// In a run child: runs pytest for the request and returns its exit status (or declines, see
-    /// `DeclinePipe`).
-    func run(_ request: RunRequest, declineFd: Int32) -> Int32 {
+    /// `DeclinePipe`), then reports what it imported on `importsFd` (see `RunImportsPipe`).
+    func run(_ request: RunRequest, declineFd: Int32, importsFd: Int32) -> Int32 {
         let style: Bytes = request.style == .module ? Array("module".utf8) : Array("console".utf8)
         let arguments = [
             NulTerminatedList.join(request.argv), request.workingDirectory, NulTerminatedList.join(request.environment), style,
-            request.scriptPath, Bytes(String(declineFd).utf8),
+            request.scriptPath, Bytes(String(declineFd).utf8), Bytes(String(importsFd).utf8),
         ]
         var status = 0
         let rc = withCArguments(arguments) { count, pointers, lengths in

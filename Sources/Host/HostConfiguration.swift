@@ -13,6 +13,8 @@ struct HostConfiguration {
     /// The directory holding the `pytestd` Python package.
     var packageDirectory = ""
     var preload: [String] = []
+    /// A file naming the modules to import instead of collecting the test files (the learned warm set).
+    var warmSet = ""
     /// pytest options the warm-up passes first: the project's `--rootdir`, `-c`, `--confcutdir`.
     var warmupArguments: [String] = []
     /// Directories of reload patches: pytestd's built-ins, then the project's.
@@ -32,6 +34,7 @@ struct HostConfiguration {
             case "--root": root = value
             case "--package-dir": packageDirectory = value
             case "--preload": preload.append(value)
+            case "--warm-set": warmSet = value
             case "--warmup-arg": warmupArguments.append(value)
             case "--patches": patchDirectories.append(value)
             case "--patch-in-place": patchInPlace = value == "yes"

@@ -10,9 +10,9 @@ final class HostLoop {
     private let control: MessageChannel
     private let python: EmbeddedPython
     private let signals: Int32
-    /// Run children by pid → the manager's run id, when the child was forked, and the read end of
-    /// its decline pipe.
-    private var runs: [pid_t: (id: UInt64, forkedAt: Double, declines: Int32)] = [:]
+    /// Run children by pid → the manager's run id, when the child was forked, and the read ends of
+    /// its decline and imports pipes.
+    private var runs: [pid_t: (id: UInt64, forkedAt: Double, declines: Int32, imports: Int32)] = [:]
     private var warnedAboutThreads = false
 
     init(control: MessageChannel, python: EmbeddedPython) {
@@ -70,25 +70,35 @@ final class HostLoop {
             try? control.send(.runFinished(id: id, .exited(3), childSeconds: 0))
             return writeLog("pytestd-host: pipe failed: \(PosixError("pipe"))")
         }
+        guard let imports = RunImportsPipe.make() else {
+            close(declines.read)
+            close(declines.write)
+            try? control.send(.runFinished(id: id, .exited(3), childSeconds: 0))
+            return writeLog("pytestd-host: pipe failed: \(PosixError("pipe"))")
+        }
         python.beforeFork()
         let forkedAt = monotonicSeconds()
         let pid = cposix_fork()
         if pid == 0 {
             python.afterForkInChild()
             close(declines.read)
-            RunChild(request: request, descriptors: descriptors, controlFd: control.fd, declineFd: declines.write, python: python).run()
+            close(imports.read)
+            RunChild(request: request, descriptors: descriptors, controlFd: control.fd, declineFd: declines.write,
+                     importsFd: imports.write, python: python).run()
         }
         python.afterForkInParent()
         close(declines.write)
+        close(imports.write)
         guard pid > 0 else {
             close(declines.read)
+            close(imports.read)
             try? control.send(.runFinished(id: id, .exited(3), childSeconds: 0))
             writeLog("pytestd-host: fork failed: \(PosixError("fork"))")
             return
         }
         // Also set from the parent, so a signal forwarded right away already has a group to reach.
         setpgid(pid, pid)
-        runs[pid] = (id, forkedAt, declines.read)
+        runs[pid] = (id, forkedAt, declines.read, imports.read)
         try? control.send(.runStarted(id: id, pid: pid))
     }
 
@@ -123,7 +133,10 @@ final class HostLoop {
     /// In the reloading child: none of the parent's runs or signals are ours; report, then serve.
     private func becomeReloadedTemplate(_ order: ReloadOrder, control newControl: MessageChannel) -> Never {
         control.close()
-        for run in runs.values { close(run.declines) }
+        for run in runs.values {
+            close(run.declines)
+            close(run.imports)
+        }
         runs = [:]
         do {
             try newControl.send(.hostReady(try python.reload(order)))
@@ -143,6 +156,8 @@ final class HostLoop {
             guard let run = runs.removeValue(forKey: pid) else { continue }
             let decline = DeclinePipe.read(run.declines)
             close(run.declines)
+            let imports = RunImports(reported: PipeContents.read(run.imports))
+            close(run.imports)
             if let decline {
                 writeLog("pytestd-host: run \(run.id) declined: \(decline.reason)\(decline.details.isEmpty ? "" : "\n" + decline.details)")
                 try? control.send(.runDeclined(id: run.id, reason: decline.reason, remember: decline.remember))
@@ -150,6 +165,8 @@ final class HostLoop {
             }
             guard let outcome = RunOutcome(waitStatus: status) else { continue }
             try? control.send(.runFinished(id: run.id, outcome, childSeconds: monotonicSeconds() - run.forkedAt))
+            // After the caller's answer: learning must not delay it.
+            if !imports.isEmpty { try? control.send(.runImported(imports)) }
         }
     }
 
@@ -186,19 +203,44 @@ enum DeclinePipe {
     }
 
     static func read(_ fd: Int32) -> (reason: String, details: String, remember: Bool)? {
+        let bytes = PipeContents.read(fd)
+        guard let flag = bytes.first else { return nil }
+        let rest = bytes.dropFirst()
+        let newline = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
+        return (String(decoding: rest[..<newline], as: UTF8.self),
+                String(decoding: rest[newline...].dropFirst(), as: UTF8.self), flag != UInt8(ascii: "0"))
+    }
+}
+
+/// What a run imported (see `python/pytestd/_run_imports.py`): the child writes it without blocking
+/// just before it exits, so the pipe is made large enough for thousands of module names.
+enum RunImportsPipe {
+    /// Linux's F_SETPIPE_SZ (a _GNU_SOURCE name).
+    private static let setPipeSize: Int32 = 1031
+
+    static func make() -> (read: Int32, write: Int32)? {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return nil }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        }
+        _ = fcntl(fds[1], setPipeSize, Int32(1 << 20))  // best effort: 1 MiB is the unprivileged maximum
+        return (fds[0], fds[1])
+    }
+}
+
+/// Everything a non-blocking pipe holds now.
+enum PipeContents {
+    static func read(_ fd: Int32) -> [UInt8] {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n > 0 { bytes += buffer[0..<n]; continue }
             if n < 0 && errno == EINTR { continue }
-            break
+            return bytes
         }
-        guard let flag = bytes.first else { return nil }
-        let rest = bytes.dropFirst()
-        let newline = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
-        return (String(decoding: rest[..<newline], as: UTF8.self),
-                String(decoding: rest[newline...].dropFirst(), as: UTF8.self), flag != UInt8(ascii: "0"))
     }
 }
 

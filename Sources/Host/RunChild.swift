@@ -10,6 +10,8 @@ struct RunChild {
     let controlFd: Int32
     /// The write end of this run's decline pipe (see `DeclinePipe`).
     let declineFd: Int32
+    /// The write end of this run's imports pipe (see `RunImportsPipe`).
+    let importsFd: Int32
     let python: EmbeddedPython
 
     func run() -> Never {
@@ -23,6 +25,6 @@ struct RunChild {
             _exit(3)
         }
         for source in descriptors where source > 2 { close(source) }
-        _exit(python.run(request, declineFd: declineFd))
+        _exit(python.run(request, declineFd: declineFd, importsFd: importsFd))
     }
 }

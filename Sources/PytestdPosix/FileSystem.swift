@@ -55,6 +55,40 @@ public enum FileSystem {
         read(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Replaces `path` with `text` all at once (a temporary file in the same directory, then rename):
+    /// a reader sees the old file or the new one, never part of either.
+    public static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o600) throws {
+        let temporary = "\(path).\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw PosixError("create \(temporary)") }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let error = PosixError("write \(temporary)")
+                close(fd)
+                unlink(temporary)
+                throw error
+            }
+            bytes = bytes.dropFirst(n)
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let error = PosixError("rename \(temporary)")
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Creates `path` and its missing parents (mode 0700).
+    public static func makeDirectories(_ path: String) throws {
+        guard !isDirectory(path) else { return }
+        let parent = ProjectRoot.parent(of: path)
+        if parent != path, !parent.isEmpty { try makeDirectories(parent) }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw PosixError("create \(path)") }
+    }
+
     public static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }

@@ -36,7 +36,7 @@ public struct RuntimeDirectory {
     /// path stays short: `sun_path` holds 107 bytes.
     public func files(for project: ProjectIdentity) -> ManagerFiles {
         let base = ProjectRoot.join(path, project.key)
-        return ManagerFiles(socket: base + ".sock", lock: base + ".lock", log: base + ".log")
+        return ManagerFiles(socket: base + ".sock", lock: base + ".lock", log: base + ".log", warmSet: base + ".warm-set")
     }
 }
 
@@ -44,6 +44,8 @@ public struct ManagerFiles: Equatable {
     public var socket: String
     public var lock: String
     public var log: String
+    /// The modules the next clean host imports instead of collecting every test file (the learned set).
+    public var warmSet: String
 }
 
 /// An error whose message is written for the user: what happened and what to do.

@@ -7,7 +7,7 @@ import TOMLKit
 /// ```toml
 /// [tool.pytestd]
 /// python = ".venv/bin/python"       # interpreter when no venv is active
-/// preload = ["tests/unit"]          # what the warm host imports (default: pytest's testpaths)
+/// preload = ["tests/unit"]          # collected to warm the host instead of the learned warm set
 /// idle_minutes = 60                 # stop the manager after this long without a run (0: never)
 /// bypass_options = ["--my-plugin"]  # options that always run under the real pytest
 /// patches = ["pytestd_patches"]     # directories of reload patches (default: pytestd_patches)

@@ -13,7 +13,7 @@ struct MessageSamples {
             .fallback(reason: "no libpython"), .finished(.exited(5), childSeconds: 0.25), .finished(.signaled(11), childSeconds: 0),
             .refused(reason: "stopping"), .status([StatusField("pid", "1"), StatusField("state", "ready")]),
             .acknowledged, .superseded, .bypass, .startRun(id: .max, randomRequest()),
-            .hostReady(HostReport(pythonVersion: "3.11.7", pytestVersion: "9.0", loadedFiles: [[0x2f, 0xff]], modules: [Array("m=/p/m.py".utf8)], importEdges: [Array("a>b".utf8)], environmentReads: [Array("A=1".utf8), Array("B".utf8)], readsWholeEnvironment: true, warmupSeconds: 1.5, warmupNote: "", environmentReaders: [Array("A=app.settings".utf8), [0xff, 0x3d, 0x6d]], wholeEnvironmentReader: "libx", loadedFingerprints: [Array("1:2:3:4:5:/p/m.py".utf8)], searchedDirectories: [Array("/p".utf8)], configuredAt: 123.25)),
+            .hostReady(HostReport(pythonVersion: "3.11.7", pytestVersion: "9.0", loadedFiles: [[0x2f, 0xff]], modules: [Array("m=/p/m.py".utf8)], importEdges: [Array("a>b".utf8)], environmentReads: [Array("A=1".utf8), Array("B".utf8)], readsWholeEnvironment: true, warmupSeconds: 1.5, warmupNote: "", environmentReaders: [Array("A=app.settings".utf8), [0xff, 0x3d, 0x6d]], wholeEnvironmentReader: "libx", loadedFingerprints: [Array("1:2:3:4:5:/p/m.py".utf8)], searchedDirectories: [Array("/p".utf8)], configuredAt: 123.25, skippedWarmModules: ["app.gone"])),
             .reload(ReloadOrder(steps: [["model"], ["a", "b"], []], evict: ["test_x"], changed: ["model", "test_x"],
                                 causes: [["model"], ["model"], [], ["model", "test_x"]], conftests: ["/p/conftest.py"])),
             .reload(ReloadOrder(steps: [], evict: [], changed: [], causes: [], conftests: ["/p/tests/conftest.py"])),
@@ -23,6 +23,8 @@ struct MessageSamples {
             .runDeclined(id: .max, reason: "", remember: false),
             .runPlain(reason: "plain pytest is sooner: the warm template is ready in ~9.5 s, plain pytest takes ~1.3 s"),
             .plainFinished(seconds: 1.25), .warmupStarted,
+            .runImported(RunImports(imported: ["app.models", "numpy"], testModules: ["tests.test_x", "conftest"], referenced: ["app"])),
+            .runImported(RunImports()),
         ]
     }
 

@@ -297,6 +297,9 @@ class Project:
             # Runs wait for the warm template rather than run plain pytest while it warms: these tests
             # are about what the template serves (test_plain_while_warming.py tests the default).
             "PYTESTD_WAIT": "1",
+            # Learned warm sets go here, never to the real home (one directory: the same value on
+            # both sides of a Pair).
+            "XDG_CACHE_HOME": str(self.ctx.workdir / "xdg-cache"),
         }
         for k, v in (env_extra or {}).items():
             if v is None:

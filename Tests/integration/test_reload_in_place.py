@@ -13,7 +13,10 @@ from conftest import PYPROJECT
 pytestmark = pytest.mark.usefixtures("needs_daemon")
 
 FILES = {
-    "pyproject.toml": PYPROJECT,
+    # Every test path collected by each warm-up, so what the test modules call while collected (the
+    # "parametrized a test" case) ran during it; a learned warm set collects no test module, and then
+    # that function is patched in place (see test_learned_warm_set.py).
+    "pyproject.toml": PYPROJECT + '[tool.pytestd]\npreload = ["tests"]\n',
     "conftest.py": "import slow  # noqa: F401\n",
     "src/slow.py": "import time\ntime.sleep(0.8)\n",
     "src/app/__init__.py": "",

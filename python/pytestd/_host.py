@@ -1,14 +1,15 @@
 """The entry points the Swift host calls. Everything crosses as bytes (see _wire)."""
 
-from pytestd import _guard, _patches, _reload, _run, _warmup
+from pytestd import _guard, _patches, _reload, _run, _run_imports, _warmup
 
 
 def preflight() -> bytes:
     return _warmup.preflight()
 
 
-def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bytes, options: bytes) -> bytes:
-    return _warmup.warm(root, preload, patch_directories, patch_in_place == b"1", options)
+def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bytes, options: bytes,
+         warm_set: bytes) -> bytes:
+    return _warmup.warm(root, preload, patch_directories, patch_in_place == b"1", options, warm_set)
 
 
 def reload(steps: bytes, evict: bytes, changed: bytes, causes: bytes, conftests: bytes) -> bytes:
@@ -19,10 +20,18 @@ def reload(steps: bytes, evict: bytes, changed: bytes, causes: bytes, conftests:
         return b"-" + str(exc).encode()
 
 
-def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes, decline_fd: bytes) -> int:
-    """``decline_fd``: the pipe on which the child tells the host it hands the run to plain pytest."""
+def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes, decline_fd: bytes,
+        imports_fd: bytes) -> int:
+    """``decline_fd``: the pipe on which the child tells the host it hands the run to plain pytest;
+    ``imports_fd``: the pipe for what the run imported (see _run_imports)."""
+    _run_imports.mark_template()
     _guard.install(int(decline_fd))
     try:
-        return _run.run(argv, cwd, environment, style, script)
+        status = _run.run(argv, cwd, environment, style, script)
     except _patches.ServeCold as exc:
         _guard.decline_for(exc, "an after_fork patch")
+    try:
+        _run_imports.report(int(imports_fd))
+    except Exception:  # learning is best effort: never the run's exit status
+        pass
+    return status

@@ -17,9 +17,9 @@ import types
 import warnings
 from contextlib import redirect_stdout
 from importlib._bootstrap import _resolve_name
-from typing import Dict, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
-from pytestd import _calls, _import_warnings, _loaded_files, _wire
+from pytestd import _calls, _import_warnings, _loaded_files, _run_imports, _wire
 from pytestd._frames import invisible_to_warnings
 
 
@@ -32,11 +32,15 @@ def preflight() -> bytes:
     return b""
 
 
-def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bool, options: bytes = b"") -> bytes:
+def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bool, options: bytes = b"",
+         warm_set: bytes = b"") -> bytes:
     """Imports pytest, its plugins, the conftests and the test modules under ``preload`` (default:
     pytest's testpaths, else the root) through pytest's own collection, so assertion rewriting applies
     exactly as in a real run; then loads the reload patches. With ``patch_in_place`` it records what
-    ran meanwhile (see _calls). Returns the report the host forwards to the manager."""
+    ran meanwhile (see _calls). ``warm_set`` names a file of modules (the manager's learned set, one
+    name a line, in the order runs first imported them): then the collection loads only the conftests,
+    skipping test files, and imports those modules instead. Returns the report the host forwards to
+    the manager."""
     import pytest
 
     from pytestd import _patches
@@ -48,13 +52,18 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     os.chdir(os.fsdecode(root))
     output = io.StringIO()
     collected = CollectedFiles()
+    plugins = [collected]
+    learned = LearnedWarmSet(_read_names(os.fsdecode(warm_set))) if warm_set else None
+    if learned is not None:
+        plugins.append(learned)
+    load_order = _run_imports.LoadOrder().start()
     with _calls.warmup.recording(os.fsdecode(root), patch_in_place), _loaded_files.recording():
         try:
             # ``options``: the project's --rootdir/-c/--confcutdir, so the warm-up settles where runs do.
             args = [os.fsdecode(o) for o in _wire.split(options)] + ["--collect-only", "-q", "-p", "no:cacheprovider"]
             args += [os.fsdecode(p) for p in _wire.split(preload)]
             with ImportTimeReads.resume(), _import_warnings.template.recording(), redirect_stdout(output):
-                status = pytest.main(args, plugins=[collected])
+                status = pytest.main(args, plugins=plugins)
         finally:
             sys.path[:] = saved_path
             sys.argv[:] = saved_argv
@@ -63,6 +72,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
         _evict_session_imports(collected)
         _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
         _patches.run_after_warmup()
+    load_order.stop()
     _forget_warnings_already_shown()
     note = _warmup_note(int(status), output.getvalue())
     if note:
@@ -71,7 +81,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     # every inherited page of the template in each child.
     gc.collect()
     gc.freeze()
-    return report(time.perf_counter() - started, note)
+    return report(time.perf_counter() - started, note, skipped=learned.skipped if learned else (), load_order=load_order)
 
 
 class CollectedFiles:
@@ -95,6 +105,52 @@ class CollectedFiles:
         if (isinstance(collector, pytest.Module) and not isinstance(collector, getattr(pytest, "Package", ()))
                 and type(collector).__module__ != "_pytest.doctest"):
             self.paths.add(os.path.realpath(os.fspath(collector.path)))
+
+
+class LearnedWarmSet:
+    """A warm-up plugin: collects no test file (directories still load their conftests, and the root
+    conftest its ``pytest_plugins``), then imports the learned modules while the session is still
+    open, so modules marked for assertion rewriting are rewritten as in a run. A module that fails to
+    import is skipped, leaving nothing of it behind, and reported so the manager drops it."""
+
+    def __init__(self, names: List[str]) -> None:
+        self.names = names
+        self.skipped: List[str] = []
+
+    def pytest_ignore_collect(self, collection_path) -> Optional[bool]:
+        return None if collection_path.is_dir() else True
+
+    def pytest_collection_finish(self, session) -> None:
+        for name in self.names:
+            if name not in sys.modules and not _import_whole(name):
+                self.skipped.append(name)
+
+
+def _import_whole(name: str) -> bool:
+    """Imports ``name``, or leaves no module of the attempt in ``sys.modules`` (a package whose
+    ``__init__`` failed after importing submodules would leave them without their parent)."""
+    first_new = len(sys.modules)
+    try:
+        importlib.import_module(name)
+        return True
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # pytest.skip() at module level is a BaseException too
+        added = list(sys.modules)[first_new:]
+        for module in added:
+            evict(module)
+        _import_warnings.template.forget(added)
+        print(f"pytestd-host: warm-up: skipped learned module {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return False
+
+
+def _read_names(path: str) -> List[str]:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return [line for line in file.read().split("\n") if line]
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"pytestd-host: warm-up: cannot read the warm set {path}: {exc}", file=sys.stderr)
+        return []
 
 
 def _evict_session_imports(collected: CollectedFiles) -> None:
@@ -148,10 +204,11 @@ def _release_warmup_session() -> None:
             loader.session = None
 
 
-def report(seconds: float, note: str, import_graph: bool = True) -> bytes:
+def report(seconds: float, note: str, import_graph: bool = True, skipped=(), load_order=None) -> bytes:
     """What the manager needs to keep this template honest: versions, timing, the environment
     variables and files its imports depended on, and (for the import graph, built from clean
-    templates only) which file each module came from and the imports that ran."""
+    templates only) which file each module came from, in import order, and the imports that ran;
+    last, the learned modules the warm-up skipped."""
     import pytest
 
     sys.stdout.flush()
@@ -161,7 +218,7 @@ def report(seconds: float, note: str, import_graph: bool = True) -> bytes:
     environment = [
         name if value is None else name + b"=" + value for name, value in sorted(reads.variables.items())
     ]
-    modules = _module_files()
+    modules = _module_files(load_order)
     edges = sorted(f"{importer}>{target}".encode() for importer, target in reads.imports) if import_graph else []
     listed = modules if import_graph else {}
     files = sorted(set(modules.values()) | reads.files)
@@ -171,7 +228,7 @@ def report(seconds: float, note: str, import_graph: bool = True) -> bytes:
          b"1" if reads.whole_environment else b"0", str(len(environment)).encode()]
         + environment
         + [str(len(listed)).encode()]
-        + [name.encode() + b"=" + path for name, path in sorted(listed.items())]
+        + [name.encode() + b"=" + path for name, path in listed.items()]
         + [str(len(edges)).encode()]
         + edges
         + _counted(files)
@@ -179,6 +236,7 @@ def report(seconds: float, note: str, import_graph: bool = True) -> bytes:
         + _counted(readers)
         + _loaded_files.report_fields()
         + [f"{CollectedFiles.configured_at:.6f}".encode()]
+        + _counted([name.encode() for name in skipped])
     )
 
 
@@ -193,9 +251,13 @@ def _warmup_note(status: int, output: str) -> str:
     return f"collection ended with status {status}: {last[0].strip()}"
 
 
-def _module_files() -> Dict[str, bytes]:
+def _module_files(load_order=None) -> Dict[str, bytes]:
+    """Each module's file, in the order the modules started loading (those not recorded last)."""
     files = {}
-    for name, module in list(sys.modules.items()):
+    recorded = list(load_order.loaded()) if load_order else []
+    for name, module in recorded + list(sys.modules.items()):
+        if name in files:
+            continue
         path = getattr(module, "__file__", None)
         if isinstance(path, str) and os.path.isabs(path):
             files[name] = os.fsencode(path)

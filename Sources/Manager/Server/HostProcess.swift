@@ -19,6 +19,8 @@ final class HostProcess {
     /// For a reloaded template: the id of the newest change set it applies.
     var changeSet = 0
     let startedAt = monotonicSeconds()
+    /// What a clean host was told to import; nil for a reloaded template.
+    var warmSet: LearnedWarmSet.Source?
     var state = State.warming
     var freshness = Freshness()
     var environmentDependencies = EnvironmentDependencies()
@@ -60,7 +62,8 @@ final class HostProcess {
     /// Starts a host for the project; its end of a socket pair becomes fd 3.
     static func spawn(
         generation: Int, installation: Installation, python: PythonInstallation, identity: ProjectIdentity,
-        preload: [String], patches: [String], patchInPlace: Bool, environment: [Bytes], logFd: Int32
+        preload: [String], patches: [String], patchInPlace: Bool, environment: [Bytes], logFd: Int32,
+        warmSet: (source: LearnedWarmSet.Source, file: String?)
     ) throws -> HostProcess {
         let (ours, theirs) = try UnixSocket.pair()
         defer { close(theirs) }
@@ -70,6 +73,7 @@ final class HostProcess {
             "--package-dir", installation.pythonPackageDirectory, "--patch-in-place", patchInPlace ? "yes" : "no",
         ]
         for path in preload { arguments += ["--preload", path] }
+        if let file = warmSet.file { arguments += ["--warm-set", file] }
         for argument in identity.root.warmupArguments { arguments += ["--warmup-arg", argument] }
         for directory in [installation.builtInPatches] + patches.map({ ProjectRoot.join(identity.root.path, $0) }) {
             arguments += ["--patches", directory]
@@ -87,7 +91,9 @@ final class HostProcess {
         }
         let channel = MessageChannel(fd: ours)
         channel.setNonBlocking()
-        return HostProcess(pid: pid, channel: channel, generation: generation, environment: environment)
+        let host = HostProcess(pid: pid, channel: channel, generation: generation, environment: environment)
+        host.warmSet = warmSet.source
+        return host
     }
 
     /// The environment a template is built with, from a caller's: without the interpreter start-up

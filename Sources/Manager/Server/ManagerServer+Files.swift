@@ -140,6 +140,7 @@ extension ManagerServer {
     /// Stops every host (their runs die with them), removes the socket, exits.
     func shutDown(because reason: String) -> Never {
         ManagerLog.write("stopping: \(reason)")
+        learned.flush()
         stopAccepting()
         for client in clients.values { client.close() }
         for host in hosts {

@@ -15,7 +15,7 @@ extension ManagerServer {
             let host = try HostProcess.spawn(
                 generation: generation, installation: installation, python: python, identity: identity,
                 preload: settings.preload, patches: settings.patches, patchInPlace: settings.patchInPlace,
-                environment: templateEnvironment, logFd: logFd)
+                environment: templateEnvironment, logFd: logFd, warmSet: learned.nextHostSource(preload: settings.preload))
             hosts.append(host)
             warming = host
             ManagerLog.write("host \(host.pid) (generation \(generation)) warming")
@@ -95,6 +95,7 @@ extension ManagerServer {
                 if let reload = reloading { abandonReload(reload, because: "a clean host is ready") }
                 abandonPendingReloads()
                 pristine = host
+                learned.cleanHostReady(report)
                 changedSincePristine = []
                 conftestsChangedSincePristine = []
                 modules = ProjectModules(report: report, locations: locations)
@@ -139,6 +140,8 @@ extension ManagerServer {
             lastFallback = "a warm run declined: \(reason)"
             if remember { coldServing = ColdServing(reason: reason) }
             runEnded(id, on: host, reply: .fallback(reason: ColdServing.declineNote(reason, remember: remember)))
+        case .runImported(let imports):
+            learn(from: imports, servedBy: host)
         default:
             ManagerLog.write("host \(host.pid) sent an unexpected \(message)")
         }

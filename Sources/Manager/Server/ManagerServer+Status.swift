@@ -29,6 +29,7 @@ extension ManagerServer {
                 StatusField("pytest", report.pytestVersion),
                 StatusField("warm-up", "\(String(format2: report.warmupSeconds)) s, \(host.freshness.projectFileCount) project files, \(host.freshness.loadedFiles.count) files in all"),
             ]
+            fields.append(StatusField("warm set", learned.summary(of: (host.reloadedFrom == nil ? host : pristine)?.warmSet)))
             if !report.warmupNote.isEmpty { fields.append(StatusField("warm-up note", report.warmupNote)) }
             if let reads = host.environmentDependencies.summary { fields.append(StatusField("environment read at import", reads)) }
         }

@@ -75,6 +75,7 @@ final class ManagerServer {
     /// A change arrived: start the next host at this time (bursts of saves coalesce).
     var warmAt: Double?
     var stopping = false
+    let learned: LearnedWarmSet
 
     static let coalescingDelay = 0.05
 
@@ -84,6 +85,7 @@ final class ManagerServer {
         self.files = files
         templateEnvironment = HostProcess.templateEnvironment(from: environment)
         self.logFd = logFd
+        learned = LearnedWarmSet(identity: identity, warmSetFile: files.warmSet)
         installation = try Installation.locate()
         locations = SourceLocations(root: identity.root.path, installed: [installation.pythonPackageDirectory])
         buildIdentity = ManagerClient.buildIdentity(ofExecutable: FileSystem.currentExecutable() ?? "")

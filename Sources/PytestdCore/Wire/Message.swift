@@ -56,6 +56,9 @@ public enum Message: Equatable, Sendable {
     /// code the warm-up already ran) and ended without printing anything: the caller runs plain
     /// pytest. `remember`: the cause is the project's, not this run's alone (see `ColdServing`).
     case runDeclined(id: UInt64, reason: String, remember: Bool)
+    /// After `runFinished`: what the run imported that its template lacked (the manager learns the
+    /// project's warm set from it).
+    case runImported(RunImports)
 
     public static let protocolVersion: UInt32 = 3
 
@@ -121,14 +124,18 @@ public struct HostReport: Equatable, Sendable {
     /// CLOCK_MONOTONIC seconds at which the warm-up had pytest configured with the root conftests
     /// (0 if unknown): how long any plain run of the project takes at least (see `ServingChoice`).
     public var configuredAt: Double
+    /// Modules of the learned warm set that the warm-up could not import (gone, or failing): forgotten.
+    public var skippedWarmModules: [String]
 
     public init(
         pythonVersion: String, pytestVersion: String, loadedFiles: [Bytes], modules: [Bytes],
         importEdges: [Bytes], environmentReads: [Bytes], readsWholeEnvironment: Bool, warmupSeconds: Double,
         warmupNote: String, environmentReaders: [Bytes] = [], wholeEnvironmentReader: String = "",
-        loadedFingerprints: [Bytes] = [], searchedDirectories: [Bytes] = [], configuredAt: Double = 0
+        loadedFingerprints: [Bytes] = [], searchedDirectories: [Bytes] = [], configuredAt: Double = 0,
+        skippedWarmModules: [String] = []
     ) {
         self.configuredAt = configuredAt
+        self.skippedWarmModules = skippedWarmModules
         self.loadedFingerprints = loadedFingerprints
         self.searchedDirectories = searchedDirectories
         self.pythonVersion = pythonVersion

@@ -2,7 +2,7 @@ extension Message {
     private enum Tag: UInt8 {
         case run = 1, forwardSignal, control, fallback, finished, refused, status, acknowledged, superseded, bypass
         case runPlain, plainFinished
-        case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted, runDeclined
+        case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted, runDeclined, runImported
         case warmupStarted
     }
 
@@ -73,6 +73,7 @@ extension Message {
             w.write(report.loadedFingerprints)
             w.write(report.searchedDirectories)
             w.write(report.configuredAt)
+            w.write(report.skippedWarmModules)
         case .hostFailed(let reason):
             w.write(Tag.hostFailed.rawValue)
             w.write(reason)
@@ -98,6 +99,11 @@ extension Message {
         case .plainFinished(let seconds):
             w.write(Tag.plainFinished.rawValue)
             w.write(seconds)
+        case .runImported(let imports):
+            w.write(Tag.runImported.rawValue)
+            w.write(imports.imported)
+            w.write(imports.testModules)
+            w.write(imports.referenced)
         }
         return w.bytes
     }
@@ -148,7 +154,8 @@ extension Message {
                 readsWholeEnvironment: try r.readBool(), warmupSeconds: try r.readDouble(),
                 warmupNote: try r.readString(), environmentReaders: try r.readBytesList(),
                 wholeEnvironmentReader: try r.readString(), loadedFingerprints: try r.readBytesList(),
-                searchedDirectories: try r.readBytesList(), configuredAt: try r.readDouble()))
+                searchedDirectories: try r.readBytesList(), configuredAt: try r.readDouble(),
+                skippedWarmModules: try r.readStringList()))
         case .reload:
             let count = Int(try r.readUInt32())
             var steps: [[String]] = []
@@ -177,6 +184,9 @@ extension Message {
             self = .runPlain(reason: try r.readString())
         case .plainFinished:
             self = .plainFinished(seconds: try r.readDouble())
+        case .runImported:
+            self = .runImported(RunImports(
+                imported: try r.readStringList(), testModules: try r.readStringList(), referenced: try r.readStringList()))
         }
         try r.expectEnd()
     }
