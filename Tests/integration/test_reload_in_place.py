@@ -247,7 +247,8 @@ PROBES = {
     "src/probe/__init__.py": "",
     "src/probe/called.py": "def value():\n    return 1\n\nVALUE = value()\n",
     "src/probe/uncalled.py": "def value():\n    return 1\n",
-    "src/probe/generator_created.py": "def values():\n    yield 1\n\nvalues()  # never iterated, dropped\n",
+    # Kept, never iterated (closing one evaluates its frame on 3.8-3.10: it would count as started).
+    "src/probe/generator_created.py": "def values():\n    yield 1\n\nPENDING = values()\n",
     "src/probe/generator_iterated.py": "def values():\n    yield 1\n\nFIRST = next(values())\n",
     "src/probe/executed.py": "def value():\n    return 1\n\nexec('VALUE = value()')\n",
     "src/probe/registered.py": '''
@@ -291,11 +292,13 @@ def test_every_python_knows_which_functions_ran_during_the_warm_up(ctx, version)
         pair.write(path, pair.d.path(path).read_text().replace(old, old.replace("1", "2")))
     pair.compare("-q", full_output=True, daemon_first=True)
     reload = H.reload_after(pair.d, before)
-    in_place = reload.split("patched in place: ", 1)[-1].split(" (")[0].split(", ")
-    assert sorted(in_place) == ["probe.generator_created", "probe.uncalled"], reload
+    assert "patched in place: probe.uncalled (" in reload, reload
     reasons = reload.split("not in place: ", 1)[-1].split("; ")
     for module in RAN:
         assert any(f"/{module}.py:" in r and "ran during the warm-up" in r for r in reasons), (module, reload)
+    # Refused only later, because the generator still holds the old code: so it counted as not started.
+    assert any("/generator_created.py:" in r and "held by something pytestd cannot update" in r
+               for r in reasons), reload
 
 
 def test_patching_in_place_can_be_turned_off(ctx):
