@@ -318,10 +318,12 @@ static PyObject *has_started(PyObject *self, PyObject *code) {
 
 /* Before 3.12 CPython already counts the starts of each code object, to decide when to optimise it:
  * 3.8-3.10 PyCodeObject.co_opcache_flag (an int, +1 each time _PyEval_EvalFrameDefault evaluates one
- * of its frames, module bodies and generator resumptions included, until OPCACHE_MIN_RUNS = 1024),
- * 3.11 co_warmup (a short, from QUICKENING_INITIAL_WARMUP_VALUE = -8 up by one at each RESUME and
- * backward jump until 0, when the code is quickened; a generator that was never iterated has not
- * reached its RESUME). Offsets from each minor's installed headers (release builds: a Py_TRACE_REFS
+ * of its frames, module bodies and generator resumptions included, until OPCACHE_MIN_RUNS = 1024; a
+ * generator's frame is first evaluated by its first next() or by closing it), 3.11 co_warmup (a
+ * short, from QUICKENING_INITIAL_WARMUP_VALUE = -8 up by one at each RESUME and backward jump until
+ * 0, when the code is quickened; a generator that was never iterated has not reached its RESUME).
+ * Nothing resets either. A PEP 523 frame evaluator that runs code without _PyEval_EvalFrameDefault
+ * would not be counted. Offsets from each minor's installed headers (release builds: a Py_TRACE_REFS
  * build has a larger object header); pytestd._calls checks the readings at run time before trusting
  * them, since nothing here can prove the layout. */
 static const struct start_counter {
