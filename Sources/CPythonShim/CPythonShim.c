@@ -72,6 +72,12 @@ static struct {
     void (*PyObject_GC_UnTrack)(void *);
     void (*PyEval_SetProfile)(int (*)(PyObject *, PyFrameObject *, int, PyObject *), PyObject *);
     PyObject *(*PyFrame_GetCode)(PyFrameObject *); /* 3.9+: NULL before */
+    const char *(*Py_GetVersion)(void);
+    PyObject *(*PyLong_FromLong)(long);
+    PyObject *(*PyObject_Type)(PyObject *);
+    void (*Py_IncRef)(PyObject *);
+    PyObject *PyCode_Type;     /* data: the type object itself */
+    PyObject *_Py_NoneStruct;  /* data: None */
 } api;
 
 #define RESOLVE(name)                                                                    \
@@ -122,6 +128,12 @@ int pyshim_load(const char *libpython_path, char *err, size_t errlen) {
     RESOLVE(PyObject_GC_Track);
     RESOLVE(PyObject_GC_UnTrack);
     RESOLVE(PyEval_SetProfile);
+    RESOLVE(Py_GetVersion);
+    RESOLVE(PyLong_FromLong);
+    RESOLVE(PyObject_Type);
+    RESOLVE(Py_IncRef);
+    RESOLVE(PyCode_Type);
+    RESOLVE(_Py_NoneStruct);
     *(void **)(&api.PyFrame_GetCode) = dlsym(lib, "PyFrame_GetCode");
     return 0;
 }
@@ -304,6 +316,61 @@ static PyObject *has_started(PyObject *self, PyObject *code) {
     return api.PyBool_FromLong(contains((uintptr_t)code));
 }
 
+/* Before 3.12 CPython already counts the starts of each code object, to decide when to optimise it:
+ * 3.8-3.10 PyCodeObject.co_opcache_flag (an int, +1 each time _PyEval_EvalFrameDefault evaluates one
+ * of its frames, module bodies and generator resumptions included, until OPCACHE_MIN_RUNS = 1024; a
+ * generator's frame is first evaluated by its first next() or by closing it), 3.11 co_warmup (a
+ * short, from QUICKENING_INITIAL_WARMUP_VALUE = -8 up by one at each RESUME and backward jump until
+ * 0, when the code is quickened; a generator that was never iterated has not reached its RESUME).
+ * Nothing resets either. A PEP 523 frame evaluator that runs code without _PyEval_EvalFrameDefault
+ * would not be counted. Offsets from each minor's installed headers (release builds: a Py_TRACE_REFS
+ * build has a larger object header); pytestd._calls checks the readings at run time before trusting
+ * them, since nothing here can prove the layout. */
+static const struct start_counter {
+    int minor;
+    size_t offset, width;
+    long initial;
+} start_counters[] = {
+    {8, 168, sizeof(int), 0},
+    {9, 168, sizeof(int), 0},
+    {10, 168, sizeof(int), 0},
+    {11, 52, sizeof(short), -8},
+};
+
+/* This interpreter's entry of start_counters, or NULL (3.12+, or a code object too small for it). */
+static const struct start_counter *start_counter;
+
+static void choose_start_counter(void) {
+    int major = 0, minor = 0;
+    if (sscanf(api.Py_GetVersion(), "%d.%d", &major, &minor) != 2 || major != 3) return;
+    PyObject *size = api.PyObject_GetAttrString(api.PyCode_Type, "__basicsize__");
+    long basic_size = size ? api.PyLong_AsLong(size) : -1;
+    if (size) api.Py_DecRef(size);
+    if (api.PyErr_Occurred()) {
+        api.PyErr_Print();
+        return;
+    }
+    for (size_t i = 0; i < sizeof start_counters / sizeof *start_counters; i++) {
+        const struct start_counter *counter = &start_counters[i];
+        if (counter->minor == minor && counter->offset + counter->width <= (size_t)basic_size) start_counter = counter;
+    }
+}
+
+/* counted_starts(code): how many times CPython has counted a start of `code` (capped: 1024 on
+ * 3.8-3.10, 8 on 3.11); None when this interpreter has no known counter or `code` is no code object. */
+static PyObject *counted_starts(PyObject *self, PyObject *code) {
+    (void)self;
+    PyObject *type = api.PyObject_Type(code);
+    api.Py_DecRef(type);
+    if (!start_counter || type != api.PyCode_Type) {
+        api.Py_IncRef(api._Py_NoneStruct);
+        return api._Py_NoneStruct;
+    }
+    const char *field = (const char *)code + start_counter->offset;
+    long value = start_counter->width == sizeof(short) ? *(const short *)field : *(const int *)field;
+    return api.PyLong_FromLong(value - start_counter->initial);
+}
+
 /* Moves a tracked object from wherever the collector keeps it (gc.freeze's permanent generation
  * included) into the youngest generation, so that gc.collect(0) considers it. */
 static PyObject *make_young(PyObject *self, PyObject *object) {
@@ -317,10 +384,12 @@ static PyMethodDef native_functions[] = {
     {"record_starts", record_starts, METH_O, NULL},
     {"stop_recording", stop_recording, METH_NOARGS, NULL},
     {"has_started", has_started, METH_O, NULL},
+    {"counted_starts", counted_starts, METH_O, NULL},
     {"make_young", make_young, METH_O, NULL},
 };
 
 int pyshim_install_native(const char *name) {
+    choose_start_counter();
     PyObject *module = api.PyModule_New(name);
     if (!module) goto fail;
     for (size_t i = 0; i < sizeof native_functions / sizeof *native_functions; i++) {

@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(os.environ.get("PYTESTD_BIN_DIR", REPO / ".build" / "release"))
 VENV_ROOT = Path(os.environ.get("PYTESTD_TEST_VENVS", REPO / ".build" / "test-venvs"))
 PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-PYTHON_VERSIONS = {"3.9": "3.9.18", "3.11": "3.11.7", "3.13": "3.13.0"}
+PYTHON_VERSIONS = {"3.9": "3.9.18", "3.11": "3.11.7", "3.13": "3.13.0",
+                   "3.8": "3.8.18", "3.10": "3.10.13", "3.12": "3.12.1"}
 
 # Every subprocess gets this unless a test says otherwise; no command of the suite may run longer.
 DEFAULT_TIMEOUT = float(os.environ.get("PYTESTD_IT_TIMEOUT", "60"))

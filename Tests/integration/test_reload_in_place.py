@@ -230,7 +230,7 @@ def test_edits_whose_effects_may_outlive_the_code_execute_again(pair, path, old,
 
 @pytest.mark.parametrize("version", ["3.9", "3.13"])
 def test_other_pythons_know_what_ran_during_the_warm_up(ctx, version):
-    """3.9 records with the C profile hook, 3.13 with sys.monitoring (and moves __firstlineno__)."""
+    """3.9 reads CPython's start counters, 3.13 records with sys.monitoring (and moves __firstlineno__)."""
     pair = _warm_pair(ctx, version)
     before = _edit(pair, CORE, "import functools\n", "import functools\n# moved\n")
     pair.compare("-q", full_output=True, daemon_first=True)
@@ -242,6 +242,66 @@ def test_other_pythons_know_what_ran_during_the_warm_up(ctx, version):
     before = _edit(pair, CORE, 'return "w1"', 'return "w3"')
     pair.compare("-q", full_output=True, daemon_first=True)
     assert "patched in place: app.core" in H.reload_after(pair.d, before)
+
+
+# One module per way a function can (not) run during the warm-up: each module is decided on its own.
+PROBES = {
+    "pyproject.toml": PYPROJECT,
+    "src/probe/__init__.py": "",
+    "src/probe/called.py": "def value():\n    return 1\n\nVALUE = value()\n",
+    "src/probe/uncalled.py": "def value():\n    return 1\n",
+    # Kept, never iterated (closing one evaluates its frame on 3.8-3.10: it would count as started).
+    "src/probe/generator_created.py": "def values():\n    yield 1\n\nPENDING = values()\n",
+    "src/probe/generator_iterated.py": "def values():\n    yield 1\n\nFIRST = next(values())\n",
+    "src/probe/executed.py": "def value():\n    return 1\n\nexec('VALUE = value()')\n",
+    "src/probe/registered.py": '''
+        def register(cls):
+            cls.NAME = cls().name()
+            return cls
+
+        @register
+        class Thing:
+            def name(self):
+                return 1
+    ''',
+    "src/probe/profiler.py": "import sys\n\nPROFILER = repr(sys.getprofile())\n",
+    "tests/test_probe.py": '''
+        from probe import called, executed, generator_created, generator_iterated, profiler, registered, uncalled
+
+        def test_values():
+            assert called.value() == executed.value() == uncalled.value() == 1
+            assert list(generator_created.values()) == list(generator_iterated.values()) == [1]
+            assert registered.Thing().name() == registered.Thing.NAME == 1
+
+        def test_no_profiler_during_the_warm_up():
+            assert profiler.PROFILER == "None"
+    ''',
+}
+RAN = {"called": "return 1", "generator_iterated": "yield 1", "executed": "return 1",
+       "registered": "def name(self):\n        return 1"}
+DID_NOT_RUN = {"uncalled": "return 1", "generator_created": "yield 1"}
+
+
+@pytest.mark.parametrize("version", ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"])
+def test_every_python_knows_which_functions_ran_during_the_warm_up(ctx, version):
+    """3.8-3.11 read CPython's own start counters (no profile hook: sys.getprofile() stays None),
+    3.12+ use sys.monitoring. Whatever ran is executed again; what did not is patched in place."""
+    pair = ctx.pair(PROBES, venv=version, label="probes")
+    pair.compare("-q", daemon_first=True)
+    assert pair.d.cli("start").rc == 0
+    before = H.change_set_id(pair.d.status())
+    for module, old in {**RAN, **DID_NOT_RUN}.items():
+        path = f"src/probe/{module}.py"
+        pair.write(path, pair.d.path(path).read_text().replace(old, old.replace("1", "2")))
+    pair.compare("-q", full_output=True, daemon_first=True)
+    reload = H.reload_after(pair.d, before)
+    assert "patched in place: probe.uncalled (" in reload, reload
+    reasons = reload.split("not in place: ", 1)[-1].split("; ")
+    for module in RAN:
+        assert any(f"/{module}.py:" in r and "ran during the warm-up" in r for r in reasons), (module, reload)
+    # Refused only later, because the generator still holds the old code: so it counted as not started.
+    assert any("/generator_created.py:" in r and "held by something pytestd cannot update" in r
+               for r in reasons), reload
 
 
 def test_patching_in_place_can_be_turned_off(ctx):

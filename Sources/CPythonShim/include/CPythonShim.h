@@ -25,9 +25,10 @@ int pyshim_call_bytes(const char *module, const char *function, int nargs, const
                       const size_t *lengths, char **out, size_t *outlen);
 
 /* Registers the module `name` (sys.modules only) with what Python code cannot do itself:
- * record_starts(marker)/stop_recording()/has_started(code), a C profile hook remembering which code
- * objects ran while the template was built (Python < 3.12; 3.12+ uses sys.monitoring), and
- * make_young(obj), which hands a frozen object back to the collector's youngest generation. */
+ * counted_starts(code), CPython's own count of a code object's starts (3.8-3.11, read at a known
+ * offset; 3.12+ uses sys.monitoring), with record_starts(marker)/stop_recording()/has_started(code), a
+ * C profile hook remembering which code objects ran, as the fallback where that reading fails its
+ * check; and make_young(obj), which hands a frozen object back to the collector's youngest generation. */
 int pyshim_install_native(const char *name);
 /* Around fork(): keeps the interpreter's locks and os.register_at_fork hooks consistent. */
 void pyshim_before_fork(void);
