@@ -111,7 +111,14 @@ class LearnedWarmSet:
     """A warm-up plugin: collects no test file (directories still load their conftests, and the root
     conftest its ``pytest_plugins``), then imports the learned modules while the session is still
     open, so modules marked for assertion rewriting are rewritten as in a run. A module that fails to
-    import is skipped, leaving nothing of it behind, and reported so the manager drops it."""
+    import is skipped, leaving nothing of it behind, and reported so the manager drops it.
+
+    The learned order is the order runs once imported the modules in; the code may have changed
+    since. Without an import cycle that order does not matter: each module's body sees its complete
+    dependencies however it is reached. Through a cycle it does (a fresh process enters the cycle where
+    its test module's imports lead, and may fail on a partially initialised module where another
+    entry succeeds), so an import that meets a partially initialised module is undone and left for
+    each run to import, as a reload leaves cycles (see _reload)."""
 
     def __init__(self, names: List[str]) -> None:
         self.names = names
@@ -122,26 +129,58 @@ class LearnedWarmSet:
 
     def pytest_collection_finish(self, session) -> None:
         for name in self.names:
-            if name not in sys.modules and not _import_whole(name):
+            if name in sys.modules:
+                continue
+            outcome = _import_whole(name)
+            if outcome is False:
                 self.skipped.append(name)
 
 
-def _import_whole(name: str) -> bool:
-    """Imports ``name``, or leaves no module of the attempt in ``sys.modules`` (a package whose
-    ``__init__`` failed after importing submodules would leave them without their parent)."""
+def _import_whole(name: str) -> Optional[bool]:
+    """Imports ``name``: True, or False and no module of the attempt left in ``sys.modules`` (a
+    package whose ``__init__`` failed after importing submodules would leave them without their
+    parent), or None and nothing left when the import went through an import cycle."""
     first_new = len(sys.modules)
+    cycles = []
+    original_import = builtins.__import__
+
+    def import_noting_cycles(target, globals=None, locals=None, fromlist=(), level=0):
+        module = original_import(target, globals, locals, fromlist, level)
+        importer = (globals or {}).get("__name__")
+        try:
+            resolved = _resolve_name(target, globals.get("__package__") or "", level) if level else target
+        except (ImportError, ValueError, AttributeError):
+            return module
+        reached = [resolved] + [f"{resolved}.{item}" for item in fromlist or () if isinstance(item, str)]
+        for reached_name in reached:
+            spec = getattr(sys.modules.get(reached_name), "__spec__", None)
+            # A package is always initialised before its submodules, whatever the entry: not a cycle.
+            if getattr(spec, "_initializing", False) and not str(importer).startswith(reached_name + "."):
+                cycles.append(reached_name)
+        return module
+
+    builtins.__import__ = invisible_to_warnings(import_noting_cycles)
     try:
         importlib.import_module(name)
-        return True
+        failure = None
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # pytest.skip() at module level is a BaseException too
-        added = list(sys.modules)[first_new:]
-        for module in added:
-            evict(module)
-        _import_warnings.template.forget(added)
-        print(f"pytestd-host: warm-up: skipped learned module {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return False
+        failure = exc
+    finally:
+        builtins.__import__ = original_import
+    if failure is None and not cycles:
+        return True
+    added = list(sys.modules)[first_new:]
+    for module in added:
+        evict(module)
+    _import_warnings.template.forget(added)
+    if failure is None:
+        print(f"pytestd-host: warm-up: left learned module {name} to runs: it imports through a cycle ({cycles[0]})",
+              file=sys.stderr)
+        return None
+    print(f"pytestd-host: warm-up: skipped learned module {name}: {type(failure).__name__}: {failure}", file=sys.stderr)
+    return False
 
 
 def _read_names(path: str) -> List[str]:
