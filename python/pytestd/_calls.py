@@ -39,7 +39,8 @@ class WarmupCalls:
         self._recording = False
         self._counting = False
         self._counter_problem = ""
-        self._started_ids = set()
+        # id -> code object: kept alive, so no later code object can take its id.
+        self._started: Dict[int, types.CodeType] = {}
         self._tool: Optional[int] = None
         self._roots = ()
         self._module_code: Dict[str, types.CodeType] = {}
@@ -102,7 +103,7 @@ class WarmupCalls:
         if not self.complete:
             return True
         if self._tool is not None:
-            return id(code) in self._started_ids
+            return self._started.get(id(code)) is code
         if self._counting:
             return _native.counted_starts(code) != 0  # None (no reading) counts as started
         return _native.has_started(code)
@@ -117,11 +118,11 @@ class WarmupCalls:
                 monitoring.use_tool_id(tool, "pytestd")
             except ValueError:
                 continue
-            started_ids = self._started_ids
+            started = self._started
             disable = monitoring.DISABLE
 
             def on_start(code, offset):
-                started_ids.add(id(code))
+                started[id(code)] = code
                 return disable
 
             monitoring.register_callback(tool, monitoring.events.PY_START, on_start)
