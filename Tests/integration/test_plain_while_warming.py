@@ -16,9 +16,10 @@ from conftest import PYPROJECT
 
 pytestmark = pytest.mark.usefixtures("needs_daemon")
 
-CONFTEST = "import time\n\ntime.sleep(1.5)\n"
+CONFTEST = "import time\n\nimport app  # noqa: F401\n\ntime.sleep(1.5)\n"
 FILES = {
     "pyproject.toml": PYPROJECT,
+    "src/app.py": "VALUE = 1\n",
     "conftest.py": CONFTEST,
     "tests/test_a.py": '''
         import os, time
@@ -53,7 +54,9 @@ def assert_same_as_plain(proj, served, **env):
 
 
 def edit_conftest(proj, n):
-    proj.write("conftest.py", CONFTEST + f"# edit {n}\n")
+    """A top-level edit: the manager first tries a reload, which refuses it (see test_conftest_edits.py);
+    a run waiting for that reload is decided again when it fails."""
+    proj.write("conftest.py", CONFTEST + f"EDIT = {n}\n")
 
 
 def host_state(pid: int) -> str:

@@ -293,6 +293,7 @@ extension ManagerServer {
         if reloading === host { reloading = nil }
         terminate(host)
         for client in clients.values { client.noteOnTerminal(lastFallback!) }
+        reconsiderQueued()
     }
 
     func abandonPendingReloads() {

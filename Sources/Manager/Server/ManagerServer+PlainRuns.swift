@@ -13,11 +13,12 @@ extension ManagerServer {
     }
 
     /// For a run left queued on arrival: wait for the template, or reply `runPlain`.
-    func chooseForQueued(_ client: ClientConnection, _ request: RunRequest) {
+    func chooseForQueued(_ client: ClientConnection, _ request: RunRequest, noteIfWaiting: Bool = true) {
         let invocation = RunTimings.Invocation(argv: request.argv, workingDirectory: request.workingDirectory)
         guard !Self.waitsForTemplate(request),
               case .plain(let reason) = timings.choice(for: invocation, templateIn: templateIn()) else {
-            return client.noteOnTerminal(waitingNote())
+            if noteIfWaiting { client.noteOnTerminal(waitingNote()) }
+            return
         }
         if case .queued(_, let descriptors, _) = client.state { descriptors.forEach { _ = close($0) } }
         client.state = .plainRun(invocation, since: monotonicSeconds())
@@ -26,6 +27,14 @@ extension ManagerServer {
         lastPlainRun = reason
         ManagerLog.write("a run goes to plain pytest: \(reason)")
         pauseWarming()
+    }
+
+    /// The template a queued run waits for moved further away (a reload failed): what it waited so
+    /// far is spent either way, so it is decided again from here.
+    func reconsiderQueued() {
+        for client in clients.values {
+            if case .queued(let request, _, _) = client.state { chooseForQueued(client, request, noteIfWaiting: false) }
+        }
     }
 
     /// The shim reported its plain run's duration (or hung up): learn from it, let the warm-up go on.
