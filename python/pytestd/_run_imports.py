@@ -36,6 +36,7 @@ class LoadOrder:
         names = self.names
 
         def recording_load(spec):
+            __tracebackhide__ = True  # noqa: F841 (pytest hides this frame from tracebacks)
             names.append(spec.name)
             return original(spec)
 
