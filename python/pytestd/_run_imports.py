@@ -17,7 +17,7 @@ from fnmatch import fnmatch
 from importlib import _bootstrap
 from typing import List
 
-from pytestd._frames import invisible_to_warnings
+from pytestd._frames import inside_import_system
 
 _DEFAULT_TEST_FILES = ("test_*.py", "*_test.py")
 
@@ -40,7 +40,7 @@ class LoadOrder:
             names.append(spec.name)
             return original(spec)
 
-        _bootstrap._load_unlocked = invisible_to_warnings(recording_load)
+        _bootstrap._load_unlocked = inside_import_system(recording_load)
         return self
 
     def stop(self) -> None:
