@@ -238,14 +238,13 @@ void pyshim_after_fork_child(void) { api.PyOS_AfterFork_Child(); }
 /* ---- pytestd._native: the two things Python code cannot do for itself ---- */
 
 /* Code objects that started running while the template was built, by address: an edit to such a
- * function may have changed what the imports computed, so it is never patched in place. Each one is
- * kept alive (a reference held), so no newer code object can take its address. */
+ * function may have changed what the imports computed, so it is never patched in place. An address
+ * reused by a newer code object only makes the answer more conservative. */
 static struct {
     uintptr_t *slots;
     size_t capacity, count;
 } started;
 
-/* 0: newly remembered, 1: already known, -1: out of memory. */
 static int remember(uintptr_t key) {
     if (started.count * 2 >= started.capacity) {
         size_t capacity = started.capacity ? started.capacity * 2 : 1 << 16;
@@ -264,7 +263,7 @@ static int remember(uintptr_t key) {
     }
     size_t j = (key >> 4) & (started.capacity - 1);
     while (started.slots[j]) {
-        if (started.slots[j] == key) return 1;
+        if (started.slots[j] == key) return 0;
         j = (j + 1) & (started.capacity - 1);
     }
     started.slots[j] = key;
@@ -290,10 +289,8 @@ static int profile(PyObject *self, PyFrameObject *frame, int what, PyObject *arg
     (void)arg;
     if (what != PyTrace_CALL) return 0;
     PyObject *code = api.PyFrame_GetCode(frame);
-    /* A newly remembered code object keeps the reference: alive, its address is never another's. */
-    int known = remember((uintptr_t)code);
-    if (known < 0) lost = 1;
-    if (known != 0) api.Py_DecRef(code);
+    if (remember((uintptr_t)code) < 0) lost = 1;
+    api.Py_DecRef(code);
     return 0;
 }
 

@@ -22,6 +22,7 @@ import contextlib
 import os
 import sys
 import types
+import weakref
 from typing import Any, Callable, Dict, Optional
 
 from pytestd import _native
@@ -39,8 +40,9 @@ class WarmupCalls:
         self._recording = False
         self._counting = False
         self._counter_problem = ""
-        # id -> code object: kept alive, so no later code object can take its id.
-        self._started: Dict[int, types.CodeType] = {}
+        # id -> weak reference: a later code object that takes a freed one's id is not taken for it
+        # (weak, so reference counts stay what _inplace's check of a code object's holders expects).
+        self._started: Dict[int, weakref.ref] = {}
         self._tool: Optional[int] = None
         self._roots = ()
         self._module_code: Dict[str, types.CodeType] = {}
@@ -103,7 +105,8 @@ class WarmupCalls:
         if not self.complete:
             return True
         if self._tool is not None:
-            return self._started.get(id(code)) is code
+            ref = self._started.get(id(code))
+            return ref is not None and ref() is code
         if self._counting:
             return _native.counted_starts(code) != 0  # None (no reading) counts as started
         return _native.has_started(code)
@@ -122,7 +125,7 @@ class WarmupCalls:
             disable = monitoring.DISABLE
 
             def on_start(code, offset):
-                started[id(code)] = code
+                started[id(code)] = weakref.ref(code)
                 return disable
 
             monitoring.register_callback(tool, monitoring.events.PY_START, on_start)
