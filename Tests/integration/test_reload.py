@@ -4,6 +4,7 @@ always warms in parallel; whatever cannot be reloaded safely waits for it.
 
 The projects import a deliberately slow module (0.8 s at import), so a clean warm-up is slower than
 a reload: runs right after an edit are served by the reloaded template, which is what is tested."""
+import re
 import time
 
 import pytest
@@ -109,7 +110,9 @@ def test_a_function_body_edit_is_patched_in_place_and_importers_see_it(picture):
     assert "patched in place: app.model (1 functions" in H.reload_after(picture.d, before)
     before = _edit(picture, "src/app/view.py", 'f"v{VALUE}"', 'f"w{VALUE}"')
     picture.compare("-q", daemon_first=True)
-    assert "patched in place: app.view (1 functions" in H.reload_after(picture.d, before)
+    # From the first template (both edits) when the clean host after the first was not ready yet.
+    reload = H.reload_after(picture.d, before)
+    assert re.search(r"patched in place: (app.model, )?app.view \(\d functions", reload), reload
 
 
 def test_editing_the_test_needs_no_reload(picture):

@@ -40,6 +40,13 @@ class Model:
         self.iterated = 3
         self.sib_value = rng.randint(0, 9)
         self.sib_offset = rng.randint(0, 5)
+        # Top-level edits a reload may answer without executing every importer again: a constant no
+        # importer reads at import, classes, a decorator's argument, and an importer that calls a lower
+        # module's function at import (what it returned depends on names the importer never read).
+        self.unread = {i: rng.randint(0, 9) for i in range(MODULES)}
+        self.classes = {i: {} for i in range(MODULES)}
+        self.scale = {i: rng.randint(1, 3) for i in range(MODULES)}
+        self.calls = {i: sorted(rng.sample(range(i), min(i, rng.randint(0, 1)))) for i in range(MODULES)}
         self.tests = {}
         self.serial = 0
         for i in range(MODULES):
@@ -56,6 +63,11 @@ class Model:
             lines.append("from sib.core import sib\ndef via_sib():\n    return sib() * 2")
         lines.append(f"VALUE = {self.value[i]}")
         lines += [f"import pkg.m{j} as C{j}" for j in self.cycles[i]]  # after VALUE, which m{j} may import
+        lines += [f"from pkg.m{j} import tabulate as T{j}\nAT{j} = T{j}()" for j in self.calls[i]]
+        lines.append(f"UNREAD = {self.unread[i]}")
+        lines += [f"class {name}:\n    value = {value}" for name, value in sorted(self.classes[i].items())]
+        lines.append("def scaled(k):\n    def wrap(f):\n        def inner():\n            return f() * k\n"
+                     f"        return inner\n    return wrap\n@scaled({self.scale[i]})\ndef scaled_value():\n    return VALUE")
         lines.append(f"class K:\n    size = VALUE * 2")
         lines.append(f"def tabulate():\n    return VALUE * 3 + {self.table[i]}\nTABLE = tabulate()")
         for name, expr in sorted(self.functions[i].items()):
@@ -71,7 +83,7 @@ class Model:
                      f"def test_iterated(v):\n    assert v[0] < {self.iterated}")
         lines.append("def test_collection_hook_ran_once():\n    import conftest\n    assert len(conftest.SEEN) == 1")
         for name, (i, function, expected) in sorted(self.tests.items()):
-            if function in ("K.size", "TABLE"):
+            if function in ("K.size", "TABLE", "UNREAD", "scaled_value()") or function.startswith(("AT", "Class")):
                 lines.append(f"def {name}():\n    assert m{i}.{function} == {expected}")
             elif function == "via_sib":
                 lines.append(f"def {name}():\n    assert m0.via_sib() == {expected}")
@@ -125,6 +137,16 @@ class Model:
             self.tests[f"test_fixture{self.serial}"] = (i, "fixture", self.fixture)
         elif kind < 0.35:
             self.tests[f"test_sib{self.serial}"] = (0, "via_sib", (self.sib_value + self.sib_offset) * 2)
+        elif kind < 0.4:
+            self.tests[f"test_unread{self.serial}"] = (i, "UNREAD", self.unread[i])
+        elif kind < 0.45:
+            self.tests[f"test_scaled{self.serial}"] = (i, "scaled_value()", self.value[i] * self.scale[i])
+        elif kind < 0.5 and self.calls[i]:
+            j = self.calls[i][0]
+            self.tests[f"test_at{self.serial}"] = (i, f"AT{j}", self.value[j] * 3 + self.table[j])
+        elif kind < 0.55 and self.classes[i]:
+            name = self.rng.choice(sorted(self.classes[i]))
+            self.tests[f"test_class{self.serial}"] = (i, f"{name}.value", self.classes[i][name])
         elif self.functions[i]:
             function = self.rng.choice(sorted(self.functions[i]))
             expected = self.evaluate(i, self.functions[i][function])
@@ -183,6 +205,8 @@ class Model:
         if choice < 0.85 and self.tests:
             del self.tests[rng.choice(sorted(self.tests))]
             return "remove a test"
+        if choice < 0.865:
+            return self.hub_edit(i)
         if choice < 0.9:
             self.fixture = rng.randint(0, 3)
             return f"fixture base = {self.fixture}"
@@ -200,6 +224,27 @@ class Model:
             i, function, expected = self.tests[name]
             self.tests[name] = (i, function, expected + rng.choice([-1, 1]))
         return f"change the expectation of {name}"
+
+    def hub_edit(self, i):
+        """A top-level edit whose importers mostly read nothing that changed."""
+        rng = self.rng
+        kind = rng.random()
+        if kind < 0.3:
+            self.unread[i] = rng.randint(0, 9)
+            return f"m{i}.UNREAD = {self.unread[i]} (no importer reads it at import)"
+        if kind < 0.5:
+            self.scale[i] = rng.randint(1, 3)
+            return f"m{i}: @scaled({self.scale[i]}) (a decorator's argument)"
+        if kind < 0.7 or not self.classes[i]:
+            self.serial += 1
+            self.classes[i][f"Class{self.serial}"] = rng.randint(0, 9)
+            return f"add class Class{self.serial} to m{i}"
+        name = rng.choice(sorted(self.classes[i]))
+        if kind < 0.85:
+            self.classes[i][name] = rng.randint(0, 9)
+            return f"m{i}.{name}.value = {self.classes[i][name]}"
+        del self.classes[i][name]
+        return f"remove m{i}.{name}"
 
 
 def test_random_edits_give_plain_pytests_results(ctx, build_tools):

@@ -23,9 +23,11 @@ import sys
 import time
 import types
 import weakref
-from typing import List, Optional, Set
+from importlib.machinery import SourceFileLoader
+from typing import Dict, List, Optional, Set
 
-from pytestd import _conftest_edits, _import_warnings, _inplace, _loaded_files, _native, _patches, _warmup, _wire
+from pytestd import (_conftest_edits, _identity, _import_warnings, _inplace, _loaded_files, _module_reads, _native,
+                     _patches, _warmup, _wire)
 
 # The only names a module object keeps across a re-execution: what the import system set up.
 _MODULE_DUNDERS = ("__name__", "__spec__", "__loader__", "__file__", "__path__", "__package__",
@@ -70,7 +72,7 @@ def apply(steps: bytes, evict: bytes, changed: bytes, causes: bytes, conftests: 
         kept_plan = [step for step, why in zip(plan, because) if why & needed]
         kept_evict = [name for name, why in zip(evicted, because[len(plan):]) if why & needed]
         reasons = "; ".join(dict.fromkeys(refused.values()))
-        notes.append(f"{_reexecute_plan(kept_plan, kept_evict)} (not in place: {reasons})")
+        notes.append(f"{_reexecute_plan(kept_plan, kept_evict, list(refused))} (not in place: {reasons})")
     return _warmup.report(time.perf_counter() - started, note="; ".join(notes), import_graph=False)
 
 
@@ -89,10 +91,9 @@ def _refuse_never_reloaded(names: List[str]) -> None:
         raise ReloadError(f"{', '.join(pinned)} is marked never_reload: waiting for a clean host")
 
 
-def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
+def _reexecute_plan(plan: List[List[str]], evicted: List[str], edited: List[str]) -> str:
     names = [name for step in plan for name in step] + evicted
     _refuse_never_reloaded(names)
-    old = _definitions(names)
     timings = []
     left_to_runs = []
     if any(len(step) > 1 for step in plan):
@@ -103,45 +104,116 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str]) -> str:
             _patches.run_before(step)
         left_to_runs = [name for step in plan for name in step]
         evicted, plan = evicted + left_to_runs, []
+    old_refs: List[weakref.ref] = []
+    replaced: List[weakref.ref] = []
+    outcomes: Dict[str, _identity.Outcome] = {}
+    unchanged = []
+    held = _HeldAgain()
     with _warmup.ImportTimeReads.resume(), _loaded_files.recording(replace=True), _import_warnings.template.recording():
-        for name in evicted:
-            _warmup.evict(name)
         importlib.invalidate_caches()
         linecache.clearcache()
-        for step in plan:
+        for (name,) in plan:
+            module = sys.modules.get(name)
+            if name not in edited and module is not None and not _reads_changed(module, outcomes):
+                unchanged.append(name)
+                continue
             begun = time.perf_counter()
-            _patches.run_before(step)
+            _patches.run_before([name])
+            old = _definitions([name])
+            held.watch(old)
             try:
-                _reload_step(step)
+                outcome = _reload_step(name)
             except SyntaxError as exc:
-                raise ReloadError(f"reload of {', '.join(step)} failed: {type(exc).__name__}: {exc}") from exc
+                raise ReloadError(f"reload of {name} failed: {type(exc).__name__}: {exc}") from exc
             except BaseException as exc:  # a half-executed module must never serve
-                raise ReloadError(f"reload of {', '.join(step)} failed: {type(exc).__name__}: {exc}"
-                                  f"{_patches.hint(step)}") from exc
-            _patches.run_after(step)
-            timings.append((",".join(step), time.perf_counter() - begun))
-    _check_nothing_old_survives(old, set(names))
-    return _describe(timings, left_to_runs)
+                raise ReloadError(f"reload of {name} failed: {type(exc).__name__}: {exc}{_patches.hint([name])}") from exc
+            _patches.run_after([name])
+            if outcome is not None:
+                outcomes[name] = outcome
+                old = [ref for ref in old if id(ref()) not in outcome.kept]
+                replaced += outcome.discarded
+            old_refs += old
+            timings.append((name, time.perf_counter() - begun))
+        for name in evicted:
+            module = sys.modules.get(name)
+            if module is not None and not left_to_runs and not _reads_changed(module, outcomes):
+                unchanged.append(name)
+                continue
+            old_refs += _definitions([name])
+            _warmup.evict(name)
+        module = None  # it must not keep the last evicted module alive for the check below
+    _check_nothing_old_survives(old_refs, set(names), replaced)
+    held.check(outcomes)
+    return _describe(timings, left_to_runs, unchanged)
 
 
-def _reload_step(step: List[str]) -> None:
-    (name,) = step
-    if name in sys.modules:
-        _reexecute(sys.modules[name])
-    else:
-        importlib.import_module(name)
+class _HeldAgain:
+    """A function or class kept across its module's execution must not gain a holder meanwhile: the
+    module's body handed it to something outside (a registry), which now has it twice where a fresh
+    process has it once. Reference counts, taken before the module runs and after the reload (once
+    every replaced object is gone), tell."""
+
+    def __init__(self) -> None:
+        self.counts: List[tuple] = []  # (weak reference, reference count before)
+
+    def watch(self, refs: List[weakref.ref]) -> None:
+        for ref in refs:
+            obj = ref()
+            self.counts.append((ref, sys.getrefcount(obj)))
+            del obj
+
+    def check(self, outcomes: Dict[str, "_identity.Outcome"]) -> None:
+        kept = set()
+        for outcome in outcomes.values():
+            kept.update(outcome.kept)
+        for ref, before in self.counts:
+            obj = ref()
+            # The outcome's record of kept objects is the one holder the reload itself added.
+            if id(obj) in kept and sys.getrefcount(obj) > before + 1:
+                raise ReloadError(f"{_qualified(obj)} was kept as it was, but executing its module again handed "
+                                  f"it to something outside the module once more (a registry?); a reload patch "
+                                  f"(pytestd.before_reload) would make this reload safe")
+            del obj
 
 
-def _reexecute(module: types.ModuleType) -> None:
+def _reads_changed(module: types.ModuleType, outcomes: Dict[str, "_identity.Outcome"]) -> bool:
+    """Whether ``module``'s body, as it ran in the template, read something the reload changed (or
+    nobody recorded what it read)."""
+    reads = _module_reads.template.of(module)
+    if reads is None:
+        return True
+    return any(source in outcomes and outcomes[source].affects(names) for source, names in reads.items())
+
+
+def _reload_step(name: str) -> Optional["_identity.Outcome"]:
+    """Executes ``name`` again (None: it was not loaded, so it is imported whole)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        if type(getattr(module.__spec__, "loader", None)) is SourceFileLoader:
+            return _identity.reexecute(module, _reexecute)
+        _reexecute(module)
+        return _identity.everything_changed(module)
+    importlib.import_module(name)
+    return None
+
+
+def _reexecute(module: types.ModuleType, namespace=None) -> None:
+    """Clears the module and executes its body again, with ``namespace`` as the body's local
+    namespace when given (see ``_identity``)."""
     spec = module.__spec__
     if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
         raise ReloadError(f"{module.__name__} has no loader that can execute it again")
+    code = spec.loader.get_code(module.__name__) if namespace is not None else None
     kept = {key: module.__dict__[key] for key in _MODULE_DUNDERS if key in module.__dict__}
     module.__dict__.clear()
     module.__dict__.update(kept)
+    module.__dict__["__doc__"] = None  # as in a new module: a body without a docstring sets none
     token = _import_warnings.template.begin(module.__name__)
     try:
-        spec.loader.exec_module(module)
+        if code is None:
+            spec.loader.exec_module(module)
+        else:
+            exec(code, module.__dict__, namespace)
     finally:
         _import_warnings.template.end(token)
     _rebind_in_parent_package(module)
@@ -169,14 +241,16 @@ def _definitions(names: List[str]) -> List[weakref.ref]:
     return refs
 
 
-def _check_nothing_old_survives(old: List[weakref.ref], names: Set[str]) -> None:
+def _check_nothing_old_survives(old: List[weakref.ref], names: Set[str], replaced: List[weakref.ref] = ()) -> None:
     """After the reload, an old function or class that is still alive is held by something outside
     the plan (a registry, a singledispatch table, a module that imported it dynamically): that
-    holder would run old code."""
+    holder would run old code. Likewise a new object that was ``replaced`` by its old equal (see
+    ``_identity``): something took hold of it while its module ran again."""
     for attribute in ("last_type", "last_value", "last_traceback", "last_exc"):
         if hasattr(sys, attribute):
             delattr(sys, attribute)
-    if not _collect_old_cluster(old, names):
+    every = list(old) + list(replaced)
+    if not _collect_old_cluster(every, names):
         # Frozen objects are invisible to the collector and to get_referrers: collect everything.
         gc.unfreeze()
         gc.collect()
@@ -184,6 +258,10 @@ def _check_nothing_old_survives(old: List[weakref.ref], names: Set[str]) -> None
     if survivor is not None:
         raise ReloadError(f"the old {_qualified(survivor)} is still referenced by {_describe_holder(survivor)}; "
                           f"a reload patch for it (pytestd.before_reload) would make this reload safe")
+    survivor = next((ref() for ref in replaced if ref() is not None), None)
+    if survivor is not None:
+        raise ReloadError(f"the new {_qualified(survivor)} equals the old one, which was kept, but is held by "
+                          f"{_describe_holder(survivor)}")
     gc.freeze()
 
 
@@ -242,9 +320,10 @@ def _describe_holder(obj) -> str:
     return "an unknown holder"
 
 
-def _describe(timings, left_to_runs) -> str:
+def _describe(timings, left_to_runs, unchanged) -> str:
     if left_to_runs:
         return f"an import cycle: {', '.join(left_to_runs)} left for each run to import"
+    kept = f"; {len(unchanged)} importers read nothing that changed" if unchanged else ""
     if not timings:
-        return "test modules evicted, nothing to execute again"
-    return "reloaded " + ", ".join(f"{name} ({seconds * 1000:.1f} ms)" for name, seconds in timings)
+        return f"test modules evicted, nothing to execute again{kept}"
+    return "reloaded " + ", ".join(f"{name} ({seconds * 1000:.1f} ms)" for name, seconds in timings) + kept

@@ -19,7 +19,7 @@ from contextlib import redirect_stdout
 from importlib._bootstrap import _resolve_name
 from typing import Dict, List, Optional, Set, Tuple
 
-from pytestd import _calls, _import_warnings, _loaded_files, _run_imports, _wire
+from pytestd import _calls, _import_warnings, _loaded_files, _module_reads, _run_imports, _wire
 from pytestd._frames import invisible_to_warnings
 
 
@@ -57,6 +57,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     if learned is not None:
         plugins.append(learned)
     load_order = _run_imports.LoadOrder().start()
+    _module_reads.template.start()
     with _calls.warmup.recording(os.fsdecode(root), patch_in_place), _loaded_files.recording():
         try:
             # ``options``: the project's --rootdir/-c/--confcutdir, so the warm-up settles where runs do.
@@ -73,6 +74,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
         _patches.load([os.fsdecode(d) for d in _wire.split(patch_directories)])
         _patches.run_after_warmup()
     load_order.stop()
+    _module_reads.template.stop()
     _forget_warnings_already_shown()
     note = _warmup_note(int(status), output.getvalue())
     if note:
@@ -410,11 +412,12 @@ class ImportTimeReads:
         def recording_import(name, globals=None, locals=None, fromlist=(), level=0):
             module = original_import(name, globals, locals, fromlist, level)
             importer = (globals or {}).get("__name__")
+            try:
+                target = _resolve_name(name, (globals or {}).get("__package__") or "", level) if level else name
+            except (ImportError, ValueError):
+                return module
+            _watch_reads(target, fromlist)
             if isinstance(importer, str):
-                try:
-                    target = _resolve_name(name, globals.get("__package__") or "", level) if level else name
-                except (ImportError, ValueError):
-                    return module
                 reads.imports.add((importer, target))
                 for item in fromlist or ():
                     if isinstance(item, str) and f"{target}.{item}" in sys.modules:
@@ -425,6 +428,7 @@ class ImportTimeReads:
 
         def recording_import_module(name, package=None):
             module = original_import_module(name, package)
+            _module_reads.template.watch(module)
             # Modules that did `from importlib import import_module` keep this wrapper after the
             # warm-up: it records only while a template is being built or reloaded.
             if ImportTimeReads._current is reads:
@@ -455,6 +459,19 @@ class ImportTimeReads:
 ImportTimeReads.template = ImportTimeReads()
 
 
+def _watch_reads(target: str, fromlist) -> None:
+    """The imported module, its packages and the submodules named in ``fromlist``: what the importer
+    goes on to read from them is recorded (see ``_module_reads``)."""
+    if not _module_reads.template.active:
+        return
+    parts = target.split(".")
+    for end in range(1, len(parts) + 1):
+        _module_reads.template.watch(sys.modules.get(".".join(parts[:end])))
+    for item in fromlist or ():
+        if isinstance(item, str):
+            _module_reads.template.watch(sys.modules.get(f"{target}.{item}"))
+
+
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT
 
 
@@ -465,6 +482,7 @@ def _audit(event, args):
     if event == "exec":
         if isinstance(args[0], types.CodeType):
             _calls.warmup.saw_exec(args[0])
+            _module_reads.template.saw_exec(args[0])
         return
     if event != "open":
         return
