@@ -154,12 +154,14 @@ function activate(context) {
     inTerminal(runLine(previous));
   }
 
-  /** A CLI verb in the terminal: the manager it starts inherits the terminal's environment, as runs do. */
+  /**
+   * A CLI verb in the terminal: the manager it starts inherits the terminal's environment, as runs do
+   * (a template is imported under its starter's environment), and its progress shows there.
+   */
   function verbInTerminal(args) {
     const config = settings();
     const folder = currentFolder();
     inTerminal((folder ? shellLine(['cd', folder]) + ' && ' : '') + shellLine([config.pytestd, ...args]));
-    setTimeout(refreshStatus, 500);
   }
 
   async function stop() {
