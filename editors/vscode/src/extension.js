@@ -53,7 +53,6 @@ function activate(context) {
   const statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   statusItem.command = 'pytestd.status';
   statusItem.text = '$(loading~spin) pytestd';
-  statusItem.show();
   let terminal = null;
   let refreshing = null;
 
@@ -79,7 +78,14 @@ function activate(context) {
   function refreshStatus() {
     if (refreshing) return refreshing;
     refreshing = (async () => {
-      const result = await runCli(['status', '--json'], currentFolder());
+      // Without a folder there is no project to show (the CLI would ask about the editor's own cwd).
+      const folder = currentFolder();
+      if (folder === null) {
+        statusItem.hide();
+        return;
+      }
+      statusItem.show();
+      const result = await runCli(['status', '--json'], folder);
       try {
         if (result.error && typeof result.code !== 'number') throw new Error(`cannot run ${settings().pytestd}: ${result.error.message}`);
         const view = statusBarView(parseStatus(result.stdout));

@@ -26,7 +26,7 @@ function makeVscode() {
       get activeTextEditor() { return state.activeTextEditor; },
       state: { get focused() { return state.focused; } },
       createStatusBarItem() {
-        state.statusItem = { text: '', tooltip: '', command: undefined, shown: false, show() { this.shown = true; }, dispose() {} };
+        state.statusItem = { text: '', tooltip: '', command: undefined, shown: false, show() { this.shown = true; }, hide() { this.shown = false; }, dispose() {} };
         return state.statusItem;
       },
       createTerminal(options) {
@@ -156,6 +156,23 @@ test('the status bar shows the state the CLI reports, and a problem when it cann
   await api.refreshStatus();
   assert.strictEqual(state.statusItem.text, '$(warning) pytestd: ?');
   assert.match(state.statusItem.tooltip, /format 2/);
+  dispose();
+});
+
+test('without a workspace folder the status bar item is hidden and the CLI not asked', async () => {
+  const install = fakeInstall();
+  install.setStatus({ format: 1, state: 'ready', root: install.project });
+  const { state, api, dispose } = await activated(install);
+  await api.refreshStatus();
+  const calls = install.calls().length;
+  state.folders = [];
+  await api.refreshStatus();
+  assert.strictEqual(state.statusItem.shown, false);
+  assert.strictEqual(install.calls().length, calls);
+  state.folders = [{ uri: { fsPath: install.project } }];
+  await api.refreshStatus();
+  assert.strictEqual(state.statusItem.shown, true);
+  assert.strictEqual(state.statusItem.text, '$(check) pytestd: ready');
   dispose();
 });
 
