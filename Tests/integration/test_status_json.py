@@ -1,7 +1,9 @@
 """`pytestd status --json`: the versioned document editors read follows the manager's real state —
 stopped, warming, ready, waiting for a clean host and reloading, each with its reason."""
 import json
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +40,19 @@ def states_until(proj, done, timeout=30.0) -> list:
     raise AssertionError(f"no document satisfied the condition in {timeout}s; states seen: {[d['state'] for d in seen]}")
 
 
+STATUS_JS = Path(__file__).resolve().parents[2] / "editors" / "vscode" / "src" / "status.js"
+
+
+def extension_view(output: str) -> dict:
+    """What the VS Code extension's status bar shows for this output of `pytestd status --json`."""
+    script = ("const s = require(process.argv[1]); let text = '';"
+              "process.stdin.on('data', (d) => { text += d; });"
+              "process.stdin.on('end', () => console.log(JSON.stringify(s.statusBarView(s.parseStatus(text)))));")
+    r = subprocess.run(["node", "-e", script, str(STATUS_JS)], input=output, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
 def distinct(states):
     return [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
 
@@ -68,8 +83,14 @@ def test_status_json_follows_the_manager_from_stopped_through_warming_to_ready(c
     assert ready["runs"] == 1 and ready["runs_in_flight"] == 0 and "reason" not in ready, ready
     assert ready["uptime_seconds"] >= warming["uptime_seconds"] + 1.0, (warming, ready)
 
+    # The extension reads the real document (each side is unit-tested against its own idea of it).
+    view = extension_view(proj.cli("status", "--json").out)
+    assert view["text"] == "$(check) pytestd: ready" and f"host {host['pid']}, generation 1 (clean)" in view["tooltip"], view
+
     assert proj.cli("stop").rc == 0
-    assert status_json(proj)["state"] == "stopped"
+    stopped = proj.cli("status", "--json").out
+    assert json.loads(stopped)["state"] == "stopped"
+    assert extension_view(stopped)["text"] == "$(circle-slash) pytestd: stopped"
 
 
 def test_status_json_says_why_runs_wait_and_what_reloads(ctx):
@@ -87,6 +108,7 @@ def test_status_json_says_why_runs_wait_and_what_reloads(ctx):
     proj.write("src/slow.py", "import time\ntime.sleep(1.0)\nVALUE = 2\n")
     seen = states_until(proj, lambda d: d["state"] == "reloading")
     assert "src/slow.py" in seen[-1]["reason"], seen[-1]
+    assert extension_view(json.dumps(seen[-1]))["text"] == "$(sync~spin) pytestd: reloading"
     seen = states_until(proj, lambda d: d["state"] == "ready")
     assert set(d["state"] for d in seen) <= {"reloading", "ready"}, [d["state"] for d in seen]
     assert proj.pytest("-q").rc == 1  # the edit is served: VALUE is 2 now
@@ -96,3 +118,20 @@ def test_status_json_says_why_runs_wait_and_what_reloads(ctx):
     seen = states_until(proj, lambda d: d["state"] == "waiting")
     assert "pyproject.toml changed" in seen[-1]["reason"], seen[-1]
     assert states_until(proj, lambda d: d["state"] == "ready")[-1]["host"].get("reloaded_from") is None
+
+
+def test_status_json_says_why_no_host_can_start(ctx):
+    proj = ctx.project(FILES, label="sjfail")
+    venv = ctx.workdir / "venv-without-pytest"
+    made = H.run_command([ctx.venv_for("3.11") / "bin" / "python", "-m", "venv", "--without-pip", venv], proj.root,
+                         proj.env(), timeout=60)
+    assert made.rc == 0, made.describe()
+    env = {"VIRTUAL_ENV": venv}
+    try:
+        assert proj.cli("start", env_extra=env).rc == 1
+        r = proj.cli("status", "--json", env_extra=env)
+        document = json.loads(r.out)
+        assert r.rc == 0 and document["state"] == "failed" and "host" not in document, r.describe()
+        assert "pytest is not importable" in document["reason"] and document["python"] == f"{venv}/bin/python", document
+    finally:
+        proj.cli("stop", env_extra=env)
