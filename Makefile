@@ -2,7 +2,7 @@
 SWIFT_BUILD := swift build -c release --static-swift-stdlib
 PREFIX ?= $(HOME)/.local
 
-.PHONY: build demo test unit-test integration-test realworld-test bench bench-quick install clean
+.PHONY: build demo test unit-test editor-test integration-test realworld-test bench bench-quick install vsix clean
 
 build:
 	$(SWIFT_BUILD)
@@ -10,10 +10,14 @@ build:
 demo: build
 	examples/demo.sh
 
-test: unit-test integration-test realworld-test
+test: unit-test editor-test integration-test realworld-test
 
 unit-test:
 	swift test --disable-swift-testing
+
+# The VS Code extension's logic and glue (editors/vscode), with Node's own test runner: no npm.
+editor-test:
+	node --test editors/vscode/test/*.test.js
 
 integration-test: build
 	Tests/integration/run.sh
@@ -37,6 +41,10 @@ install: build
 	install -m 644 python/pytestd/*.py $(PREFIX)/lib/pytestd/python/pytestd/
 	install -m 644 patches/*.py $(PREFIX)/lib/pytestd/patches/
 	ln -sf ../lib/pytestd/bin/pytestd $(PREFIX)/bin/pytestd
+
+# The VS Code extension as an installable package: code --install-extension .build/pytestd.vsix
+vsix:
+	python3 editors/vscode/package_vsix.py .build/pytestd.vsix
 
 clean:
 	rm -rf .build

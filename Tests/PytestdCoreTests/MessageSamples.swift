@@ -25,6 +25,7 @@ struct MessageSamples {
             .plainFinished(seconds: 1.25), .warmupStarted,
             .runImported(RunImports(imported: ["app.models", "numpy"], testModules: ["tests.test_x", "conftest"], referenced: ["app"])),
             .runImported(RunImports()),
+            .control(.statusDocument, managerIdentity: ""), .statusDocument(json: #"{"format": 1, "state": "ready"}"#),
         ]
     }
 

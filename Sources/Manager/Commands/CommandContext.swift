@@ -49,6 +49,15 @@ struct CommandContext {
         }
         return fields
     }
+
+    /// `pytestd status --json` from a running manager, or nil when none runs.
+    func statusDocument() throws -> String? {
+        guard let channel = try client.connectIfRunning() else { return nil }
+        guard case .statusDocument(let json) = try send(.statusDocument, to: channel) else {
+            throw UserFacingError("the manager answered the status request unexpectedly (another pytestd build? `pytestd stop`)")
+        }
+        return json
+    }
 }
 
 func printFields(_ fields: [StatusField]) {

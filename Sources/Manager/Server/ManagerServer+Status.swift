@@ -58,10 +58,48 @@ extension ManagerServer {
     }
 
     func stateName() -> String {
-        if unavailable != nil || hostFailure != nil { return "failed" }
-        if stopping { return "stopping" }
-        if active?.isReady == true { return "ready" }
-        return "warming"
+        let (state, reason) = currentState()
+        switch state {
+        case .reloading: return "reloading (\(reason ?? ""))"
+        case .waiting: return "waiting for a clean host (\(reason ?? ""))"
+        default: return state.rawValue
+        }
+    }
+
+    /// What the manager does now and, when runs cannot be served warm at once, why.
+    func currentState() -> (StatusDocument.State, reason: String?) {
+        if let reason = unavailable ?? hostFailure { return (.failed, reason) }
+        if stopping { return (.stopping, nil) }
+        if active?.isReady == true { return (.ready, nil) }
+        if reloading != nil || pristine?.pendingReloads.contains(where: { !$0.abandoned }) == true {
+            return (.reloading, "\(lastChangeSet.joined(separator: ", ")) changed")
+        }
+        // The first warm-up of this manager: nothing was served or retired yet.
+        if pristine == nil && lastRetirement == nil && lastFallback == nil { return (.warming, nil) }
+        let fallback = lastFallbackChangeSet == changeSets ? lastFallback : nil
+        return (.waiting, fallback ?? lastRetirement ?? "a clean host is warming")
+    }
+
+    /// `pytestd status --json` (see `StatusDocument`).
+    func statusDocument() -> StatusDocument {
+        let (state, reason) = currentState()
+        var document = StatusDocument(
+            state: state, reason: reason, root: identity.root.path, configfile: identity.root.configFile,
+            python: identity.interpreter, pythonVersion: python?.versionString, pid: getpid(),
+            uptimeSeconds: monotonicSeconds() - startedAt, runs: runsServed,
+            runsInFlight: hosts.reduce(0) { $0 + $1.runsInFlight }, plainRuns: plainRunsServed,
+            warmingHostPid: warming?.pid, reloadingHostPid: reloading?.pid, lastReload: lastReload,
+            lastFallback: lastFallback, lastRetirement: lastRetirement, servedCold: coldServing?.reason,
+            socket: files.socket, log: files.log)
+        if let host = active, case .ready(let report) = host.state {
+            document.host = StatusDocument.Host(
+                pid: host.pid, generation: host.generation, reloadedFrom: host.reloadedFrom?.generation,
+                ageSeconds: monotonicSeconds() - host.startedAt, runs: host.runsServed,
+                pytestVersion: report.pytestVersion, warmupSeconds: report.warmupSeconds,
+                projectFiles: host.freshness.projectFileCount, loadedFiles: host.freshness.loadedFiles.count,
+                residentMemoryKib: host.residentMemoryKiB, warmupNote: report.warmupNote.isEmpty ? nil : report.warmupNote)
+        }
+        return document
     }
 
     func duration(_ seconds: Double) -> String {

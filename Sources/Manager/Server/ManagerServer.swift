@@ -228,6 +228,9 @@ final class ManagerServer {
         case .status:
             client.reply(.status(statusReport()))
             drop(client)
+        case .statusDocument:
+            client.reply(.statusDocument(json: statusDocument().json()))
+            drop(client)
         case .stop:
             client.reply(.acknowledged)
             drop(client)

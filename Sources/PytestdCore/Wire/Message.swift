@@ -60,7 +60,11 @@ public enum Message: Equatable, Sendable {
     /// project's warm set from it).
     case runImported(RunImports)
 
-    public static let protocolVersion: UInt32 = 3
+    // Manager → CLI.
+    /// The answer to `ControlCommand.statusDocument`: `pytestd status --json`, already encoded.
+    case statusDocument(json: String)
+
+    public static let protocolVersion: UInt32 = 4
 
     /// Descriptors that travel with this message.
     public var descriptorCount: Int {
@@ -79,6 +83,8 @@ public enum ControlCommand: UInt8, Equatable, Sendable, CaseIterable {
     case restart = 2
     /// Answer once a warm host is ready (or it failed): what `pytestd start` waits for.
     case waitUntilReady = 3
+    /// Answered with `.statusDocument`: the state as the versioned JSON editors read.
+    case statusDocument = 4
 }
 
 /// One line of `pytestd status`: an ordered key and its value.

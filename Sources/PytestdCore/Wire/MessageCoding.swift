@@ -4,6 +4,7 @@ extension Message {
         case runPlain, plainFinished
         case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted, runDeclined, runImported
         case warmupStarted
+        case statusDocument = 40
     }
 
     /// The frame payload for this message, starting with the protocol version.
@@ -104,6 +105,9 @@ extension Message {
             w.write(imports.imported)
             w.write(imports.testModules)
             w.write(imports.referenced)
+        case .statusDocument(let json):
+            w.write(Tag.statusDocument.rawValue)
+            w.write(json)
         }
         return w.bytes
     }
@@ -187,6 +191,8 @@ extension Message {
         case .runImported:
             self = .runImported(RunImports(
                 imported: try r.readStringList(), testModules: try r.readStringList(), referenced: try r.readStringList()))
+        case .statusDocument:
+            self = .statusDocument(json: try r.readString())
         }
         try r.expectEnd()
     }
