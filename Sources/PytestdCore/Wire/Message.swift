@@ -60,7 +60,7 @@ public enum Message: Equatable, Sendable {
     /// project's warm set from it).
     case runImported(RunImports)
 
-    public static let protocolVersion: UInt32 = 3
+    public static let protocolVersion: UInt32 = 4
 
     /// Descriptors that travel with this message.
     public var descriptorCount: Int {
