@@ -45,7 +45,7 @@ def _main() -> int:
     return pytest.console_main()
 
 
-def _run_script(path: str) -> None:
+def _run_script(path: str) -> int:
     """``python SCRIPT`` runs the script's code in a new ``__main__`` module, not through runpy (whose
     frames would show in the script's tracebacks)."""
     import builtins
@@ -61,6 +61,7 @@ def _run_script(path: str) -> None:
     main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
     sys.modules["__main__"] = main
     exec(compile(source, path, "exec", dont_inherit=True), main.__dict__)
+    return 0
 
 
 def _replace_environment(entries):
