@@ -2,8 +2,8 @@
 """What the interpreter hook (`pytestd install-hook`) adds to an unrelated interpreter start.
 
 Two venvs of the same base interpreter, one with the hook and one without, each start
-`python -c pass` (or `--command`) alternately, many times, in the same run; prints the medians and
-their difference. Usage (one command; needs `make build`):
+`python -c pass` (or `--command`) alternately, many times, in the same run; prints the medians of
+wall time and of CPU time (user + system, less disturbed by other load) and their differences. Usage (one command; needs `make build`):
 
     bench/hook_overhead.py [--python BASE_PYTHON ...] [--runs 400]
 """
@@ -23,13 +23,14 @@ PYTESTD = os.path.join(ROOT, ".build", "release", "pytestd")
 
 
 def start_once(python, command):
+    """Wall time and CPU time (user + system) of one start."""
     started = time.perf_counter()
     pid = os.posix_spawn(python, [python, *command], {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
-    _, status = os.waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:
         sys.exit(f"{python} {' '.join(command)} failed (wait status {status})")
-    return elapsed
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def measure(base, runs, command, scratch):
@@ -48,7 +49,8 @@ def measure(base, runs, command, scratch):
         order = ("without", "with") if i % 2 == 0 else ("with", "without")
         for name in order:
             times[name].append(start_once(venvs[name], command))
-    return {name: statistics.median(values) * 1000 for name, values in times.items()}
+    return {(name, kind): statistics.median(t[k] for t in values) * 1000
+            for name, values in times.items() for k, kind in enumerate(("wall", "cpu"))}
 
 
 def main():
@@ -67,8 +69,10 @@ def main():
         print(f"python {options.command}: median of {options.runs} starts each, alternating")
         for base in bases:
             medians = measure(base, options.runs, options.command.split(), scratch)
-            print(f"{base}: without hook {medians['without']:.2f} ms, with hook {medians['with']:.2f} ms, "
-                  f"added {medians['with'] - medians['without']:+.2f} ms")
+            for kind in ("wall", "cpu"):
+                without, with_hook = medians["without", kind], medians["with", kind]
+                print(f"{base} {kind:4}: without hook {without:.2f} ms, with hook {with_hook:.2f} ms, "
+                      f"added {with_hook - without:+.2f} ms")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

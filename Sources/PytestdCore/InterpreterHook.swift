@@ -11,4 +11,12 @@ public enum InterpreterHook {
     /// Files written into site-packages.
     public static let pthFile = "pytestd-hook.pth"
     public static let moduleFile = "_pytestd_hook.py"
+    /// The `.pth` line, executed at every start of the venv's interpreter (twice in a venv: `site`
+    /// processes its site-packages twice). It imports the module only for starts that may be served
+    /// (`sys.argv` is `['-m', …]` or the script's path then), because importing a module from
+    /// site-packages costs a few hundred microseconds, this line about fifty.
+    public static let pthLine = """
+        import os, sys; a = getattr(sys, "argv", None) or [""]; (a[0] == "-m" or a[0].endswith("run_pytest_script.py") \
+        or "PYTESTD_HOOK_PASS" in os.environ) and __import__("_pytestd_hook")
+        """
 }

@@ -1,12 +1,12 @@
 """pytestd's interpreter hook, written into a venv's site-packages as ``_pytestd_hook.py`` by
-``pytestd install-hook`` (removed by ``pytestd uninstall-hook``) and imported by ``pytestd-hook.pth``.
+``pytestd install-hook`` (removed by ``pytestd uninstall-hook``) and imported by ``pytestd-hook.pth``
+when ``sys.argv`` may be one of the starts below (see ``InterpreterHook.pthLine``).
 
 When this interpreter starts as ``python -m pytest ARGS`` (or ``-m py.test``) or as an editor's pytest
 runner (``python …/vscode_pytest/run_pytest_script.py ARGS``), it execs pytestd's ``pytest`` shim in its
 place — same pid, argv, working directory, environment and descriptors — which serves the run warm
 or, when it cannot, execs this interpreter command again with ``PYTESTD_HOOK_PASS`` set: that start
-passes through here unchanged (the variable is removed). Every other start returns at once: this
-runs in every interpreter start of the venv, so it must cost next to nothing.
+passes through here unchanged (the variable is removed). Every other start returns at once.
 """
 
 import os

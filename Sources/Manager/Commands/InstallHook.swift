@@ -29,7 +29,7 @@ struct InstallHook: ParsableCommand {
         let module = source.replacing(HookedVenv.shimPlaceholder, with: "SHIM = \(pythonStringLiteral(shim))", maxReplacements: 1)
         try FileSystem.writeAtomically(module, to: venv.module, mode: 0o644)
         // The .pth last: a hook line without its module would print an error at every start.
-        try FileSystem.writeAtomically("import _pytestd_hook\n", to: venv.pth, mode: 0o644)
+        try FileSystem.writeAtomically(InterpreterHook.pthLine + "\n", to: venv.pth, mode: 0o644)
         print("interpreter hook installed: \(venv.pth)")
         print("`\(venv.python) -m pytest …` and VS Code's test runner are now served by pytestd (remove: pytestd uninstall-hook)")
     }
