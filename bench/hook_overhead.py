@@ -33,12 +33,19 @@ def start_once(python, command):
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def measure(base, runs, command, scratch):
+def measure(base, runs, command, scratch, other_pth):
     venvs = {}
     for name in ("without", "with"):
-        venv = os.path.join(scratch, f"{os.path.basename(os.path.dirname(os.path.dirname(base)))}-{name}")
+        venv = os.path.join(scratch, f"{os.path.basename(os.path.dirname(os.path.dirname(base)))}-{name}-{other_pth}")
         subprocess.run([base, "-m", "venv", "--without-pip", venv], check=True)
         venvs[name] = os.path.join(venv, "bin", "python")
+    if other_pth:
+        # As in most venvs (setuptools' distutils-precedence.pth, editable installs): site then
+        # reads .pth files anyway, and what remains is the hook's own cost.
+        for python in venvs.values():
+            site = glob.glob(os.path.join(os.path.dirname(os.path.dirname(python)), "lib", "*", "site-packages"))[0]
+            with open(os.path.join(site, "other.pth"), "w") as f:
+                f.write("import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, 'local') == 'local'\n")
     subprocess.run([PYTESTD, "install-hook", "--python", venvs["with"]], check=True, stdout=subprocess.DEVNULL)
     assert glob.glob(os.path.join(os.path.dirname(os.path.dirname(venvs["with"])), "lib", "*", "site-packages", "pytestd-hook.pth"))
     times = {"without": [], "with": []}
@@ -58,6 +65,7 @@ def main():
     parser.add_argument("--python", action="append", help="base interpreter(s); default: pyenv's 3.9 and 3.11")
     parser.add_argument("--runs", type=int, default=400)
     parser.add_argument("--command", default="-c pass", help="interpreter arguments (default: -c pass)")
+    parser.add_argument("--bare-only", action="store_true", help="only venvs without any other .pth file")
     options = parser.parse_args()
     if not os.access(PYTESTD, os.X_OK):
         sys.exit("build first: make build")
@@ -68,11 +76,13 @@ def main():
     try:
         print(f"python {options.command}: median of {options.runs} starts each, alternating")
         for base in bases:
-            medians = measure(base, options.runs, options.command.split(), scratch)
-            for kind in ("wall", "cpu"):
-                without, with_hook = medians["without", kind], medians["with", kind]
-                print(f"{base} {kind:4}: without hook {without:.2f} ms, with hook {with_hook:.2f} ms, "
-                      f"added {with_hook - without:+.2f} ms")
+            for other_pth in (False,) if options.bare_only else (False, True):
+                medians = measure(base, options.runs, options.command.split(), scratch, other_pth)
+                venv = "a venv with another .pth" if other_pth else "a bare venv"
+                for kind in ("wall", "cpu"):
+                    without, with_hook = medians["without", kind], medians["with", kind]
+                    print(f"{base}, {venv}, {kind}: without hook {without:.2f} ms, with hook {with_hook:.2f} ms, "
+                          f"added {with_hook - without:+.2f} ms")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
