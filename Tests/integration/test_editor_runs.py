@@ -227,6 +227,16 @@ def test_run_gives_plain_payloads_and_exit_code(editor):
     assert editor.runs_served() == served + 1, "the second run was not served by the warm manager"
 
 
+def test_the_editor_plugin_is_never_learned_into_a_template(editor):
+    """Runs report what they imported, and the manager warms later templates with it: never the plugin,
+    which would then keep one run's pipe and state for the next."""
+    editor.run_tests(editor.hooked, TEST_IDS)
+    assert editor.project.cli("stop", venv=editor.hooked).rc == 0  # the manager saves what it learned
+    learned = [p.read_text() for p in (editor.project.ctx.workdir / "xdg-cache" / "pytestd").glob("*.learned")
+               if str(editor.project.root) in p.read_text()]
+    assert learned and "app.calc" in learned[0] and "vscode_pytest" not in learned[0], learned
+
+
 def test_discovery_matches_plain_and_sees_a_new_test_file(editor):
     assert_same(*editor.both(Editor.discover))
     editor.project.write("tests/test_new.py", "def test_fresh():\n    pass\n")

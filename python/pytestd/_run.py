@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from pytestd import _import_warnings, _patches, _wire
+from pytestd import _import_warnings, _patches, _run_imports, _wire
 
 CONSOLE_SCRIPT = b"console"
 SCRIPT_KIND = b"script"
@@ -140,6 +140,11 @@ def _place_pythonpath(index: int) -> None:
             raise _patches.ServeCold(f"PYTHONPATH entry {entry} {reason}", remember=False, details=f"PYTHONPATH={value}")
     rest = [path for path in sys.path[index:] if os.path.abspath(path) not in entries]
     sys.path[index:] = entries + rest
+    # An entry outside the working directory (an editor's plugin) provides modules for this run only:
+    # a template that imported them would keep another run's module state.
+    cwd = os.path.join(os.getcwd(), "")
+    _run_imports.run_only_directories[:] = [
+        os.path.join(entry, "") for entry in entries if not os.path.join(entry, "").startswith(cwd)]
 
 
 def _unservable_entry(entry: str, site_directories):
