@@ -54,9 +54,12 @@ def _run_script(path: str) -> int:
 
     with open(path, "rb") as file:
         source = file.read()
+    if sys.version_info >= (3, 9):  # as CPython names the script since 3.9
+        path = os.path.abspath(path)
     main = types.ModuleType("__main__")
     main.__file__ = path
     main.__cached__ = None
+    main.__annotations__ = {}
     main.__builtins__ = builtins
     main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
     sys.modules["__main__"] = main
