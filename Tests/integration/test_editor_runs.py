@@ -382,3 +382,14 @@ def test_hook_leaves_other_starts_alone_and_uninstall_removes_it(ctx):
     assert r.rc == 0, r.describe()
     status = project.status(hooked)
     assert status["runs"] == "1" and status["interpreter hook"].startswith("not installed"), status
+
+
+def test_a_run_while_the_template_warms_is_the_plain_interpreter_command(ctx):
+    """The default policy (no PYTESTD_WAIT): while the first template warms, the shim runs the
+    interpreter command itself, and the results are still the editor's, with the FIFO closed at the end."""
+    project = ctx.project(dict(FILES, **{"conftest.py": "import colorsys, time\ntime.sleep(3)\n"}), label="editorwarm")
+    editor = Editor(project, make_venv(ctx, "warm-hooked"), make_venv(ctx, "warm-plain"))
+    install_hook(project, editor.hooked)
+    plain, hooked = editor.both(Editor.run_tests, TEST_IDS, extra={"PYTESTD_WAIT": None})
+    assert_same(plain, hooked)
+    assert "running plain pytest" in hooked.err, hooked.describe()
