@@ -19,7 +19,7 @@ CONSOLE_SCRIPT = b"console"
 SCRIPT_KIND = b"script"
 
 
-def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes, kind: bytes = b"pytest") -> int:
+def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes, kind: bytes) -> int:
     os.chdir(cwd)
     _replace_environment(_wire.split(environment))
     _restore_signals()
