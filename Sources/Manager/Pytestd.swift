@@ -12,6 +12,6 @@ struct Pytestd: ParsableCommand {
             manager for the current project and interpreter automatically.
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Start.self, Stop.self, Status.self, Restart.self, Logs.self, Project.self, ShellInit.self, Serve.self, Imports.self]
+        subcommands: [Run.self, Start.self, Stop.self, Status.self, Restart.self, Logs.self, Project.self, ShellInit.self, Serve.self, Imports.self, InstallHook.self, UninstallHook.self]
     )
 }

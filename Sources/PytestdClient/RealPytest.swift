@@ -12,11 +12,20 @@ struct RealPytest {
     /// pytest's arguments (argv without argv[0]), as the caller passed them.
     var arguments: [Bytes]
     var environment: [Bytes]
+    /// The interpreter command the interpreter hook handed over (executable, argv): it runs unchanged
+    /// instead of pytest, marked so that the hook lets it pass (see `InterpreterHook`).
+    var hookedCommand: (executable: String, argv: [Bytes])?
 
     /// Replaces this process with the real pytest. `note`, when given, is the one line that says why
     /// the daemon did not serve; deliberate bypasses (PYTESTD_DISABLE, routed options) stay silent.
     func exec(note: String? = nil) -> Never {
         if let note { writeStandardError("pytestd: \(note); running plain pytest\n") }
+        if let (executable, argv) = hookedCommand {
+            execve(executable, argv.map(CStrings.copy) + [nil],
+                   (environment + [InterpreterHook.passMarker]).map(CStrings.copy) + [nil])
+            writeStandardError("python: cannot run \(executable): \(String(cString: strerror(errno)))\n")
+            exit(127)
+        }
         let program: [String]
         if style == .consoleScript, let script {
             program = [script]

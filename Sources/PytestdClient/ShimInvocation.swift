@@ -7,25 +7,46 @@ import PytestdPosix
 /// exactly as the run did. Whenever the daemon cannot serve, become the real pytest (exec): having
 /// the shim on PATH must never be worse than not having it.
 ///
+/// An interpreter hooked by `pytestd install-hook` execs the shim as `python -m pytest ARGS` or an
+/// editor's runner script (see `InterpreterHook`): the run is then that interpreter command, and
+/// the fallback is that command unchanged.
+///
 /// Shared by the `pytest` shim and `pytestd run`; they differ only in how they learn
 /// `[tool.pytestd] python` (the shim does not link the TOML parser, see Package.swift).
 public enum ShimInvocation {
     /// - Parameter arguments: argv as the user typed it, `pytest` first; bytes, forwarded unchanged.
     public static func main(arguments rawArguments: [Bytes], configuredPython: (ProjectRoot) throws -> String?) -> Never {
-        // Decoded only to recognise pytestd's own options and paths.
-        let arguments = rawArguments.map { String(decoding: $0, as: UTF8.self) }
         let environmentEntries = Subprocess.currentEnvironment()
         let environment = Subprocess.environmentDictionary(environmentEntries)
-        let style: InvocationStyle = environment["PYTESTD_INVOCATION"] == "module" ? .module : .consoleScript
-        // PYTESTD_INVOCATION speaks to the shim only; the run must not see it.
-        let forwarded = environmentEntries.filter { !$0.starts(with: "PYTESTD_INVOCATION=".utf8) }
+        // An interpreter hooked by `pytestd install-hook` hands over its own argv (see InterpreterHook).
+        let hookedPython = environment[InterpreterHook.interpreterVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let hooked = hookedPython.map { (python: $0, command: InterpreterCommand(argv: rawArguments)) }
+        // pytest's argv: the interpreter's name stands for argv[0] of a hooked interpreter.
+        let pytestArguments = hooked?.command.map { [rawArguments[0]] + $0.pytestArguments } ?? rawArguments
+        // Decoded only to recognise pytestd's own options and paths.
+        let arguments = pytestArguments.map { String(decoding: $0, as: UTF8.self) }
+        var style: InvocationStyle = environment["PYTESTD_INVOCATION"] == "module" ? .module : .consoleScript
+        var runnerScript: Bytes?
+        switch hooked?.command ?? nil {
+        case .pytestModule?: style = .module
+        case .runnerScript(let path, _)?: (style, runnerScript) = (.consoleScript, path)
+        case nil: break
+        }
+        // PYTESTD_INVOCATION and the hook's variable speak to the shim only; the run must not see them.
+        let forwarded = environmentEntries.filter {
+            !$0.starts(with: "PYTESTD_INVOCATION=".utf8) && !$0.starts(with: (InterpreterHook.interpreterVariable + "=").utf8)
+        }
         // The shim and `pytestd run` resolve their own executable once: the real pytest is the next
         // `pytest` on PATH that is not the shim, and the manager lives beside it.
         let binDirectory = ProjectRoot.parent(of: FileSystem.currentExecutable() ?? "/")
         let shim = FileSystem.realPath(ProjectRoot.join(binDirectory, "pytest"))
         var real = RealPytest(
             script: PathSearch.find("pytest", in: environment["PATH"] ?? "", excluding: shim),
-            interpreter: nil, style: style, arguments: Array(rawArguments.dropFirst()), environment: forwarded)
+            interpreter: nil, style: style, arguments: Array(pytestArguments.dropFirst()), environment: forwarded)
+        if let hooked {
+            real.hookedCommand = (hooked.python, rawArguments)
+            if hooked.command == nil { real.exec() }
+        }
 
         if BypassRule.reason(argv: arguments, environment: environment) != nil { real.exec() }
 
@@ -36,7 +57,7 @@ public enum ShimInvocation {
         do {
             identity = try ProjectIdentity.resolve(
                 arguments: Array(arguments.dropFirst()), directory: cwd, environment: environment,
-                realPytest: real.script, configuredPython: configuredPython)
+                realPytest: real.script, startedInterpreter: hookedPython, configuredPython: configuredPython)
             real.interpreter = identity.interpreter
             client = ManagerClient(
                 identity: identity, runtime: try RuntimeDirectory.resolve(environment: environment),
@@ -48,10 +69,11 @@ public enum ShimInvocation {
         }
 
         let request = RunRequest(
-            argv: rawArguments, workingDirectory: cwdBytes,
+            argv: pytestArguments, workingDirectory: cwdBytes,
             environment: forwarded, style: style, umask: currentUmask(),
-            scriptPath: Bytes((real.script ?? ProjectRoot.join(ProjectRoot.parent(of: identity.interpreter), "pytest")).utf8),
-            managerIdentity: client.expectedIdentity)
+            scriptPath: runnerScript
+                ?? Bytes((real.script ?? ProjectRoot.join(ProjectRoot.parent(of: identity.interpreter), "pytest")).utf8),
+            managerIdentity: client.expectedIdentity, kind: runnerScript == nil ? .pytest : .script)
 
         switch RunSession(client: client, request: request, environment: environmentEntries).run() {
         case .finished(let outcome, let childSeconds):

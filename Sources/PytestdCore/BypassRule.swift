@@ -14,7 +14,7 @@ public enum BypassRule {
     /// Interpreter start-up variables that change the interpreter itself (paths, hashing, flags): a
     /// forked template was started without them, so the run would differ from plain pytest.
     public static let interpreterStartupVariables: Set<String> = [
-        "PYTHONPATH", "PYTHONHOME", "PYTHONHASHSEED", "PYTHONOPTIMIZE", "PYTHONDEVMODE",
+        "PYTHONHOME", "PYTHONHASHSEED", "PYTHONOPTIMIZE", "PYTHONDEVMODE",
         "PYTHONWARNINGS", "PYTHONUTF8", "PYTHONIOENCODING", "PYTHONNOUSERSITE", "PYTHONUSERBASE",
         "PYTHONPYCACHEPREFIX", "PYTHONTRACEMALLOC", "PYTHONPLATLIBDIR", "PYTHONEXECUTABLE",
         "PYTHONMALLOC", "PYTHONCOERCECLOCALE", "PYTHONINTMAXSTRDIGITS", "PYTHONNODEBUGRANGES",
@@ -23,8 +23,10 @@ public enum BypassRule {
     ]
 
     /// Variables the run child applies itself (they are per-run switches, not interpreter shape).
+    /// PYTHONPATH's entries go where the interpreter puts them, unless one would shadow a module the
+    /// template imported (then the run is plain; see `_run.py`): editors' test runners always set it.
     public static let emulatedVariables: Set<String> = [
-        "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONSAFEPATH", "PYTHONFAULTHANDLER",
+        "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONSAFEPATH", "PYTHONFAULTHANDLER",
         "PYTHONBREAKPOINT",
     ]
 

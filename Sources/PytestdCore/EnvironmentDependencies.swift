@@ -6,9 +6,12 @@
 /// only if it agrees on all of them — and on every variable but the shell's bookkeeping when an import
 /// iterated or copied the whole environment. Names and values are bytes, compared as such.
 public struct EnvironmentDependencies: Equatable {
-    /// Variables a shell or terminal changes between commands without meaning anything to a program.
+    /// Variables a shell, terminal or editor changes between commands without meaning anything to a
+    /// program's imports (VS Code's test explorer names a new result pipe and ids file for each run).
     /// A copy of the whole environment does not make them dependencies; reading one by name does.
-    public static let volatileVariables: Set<String> = ["_", "PWD", "OLDPWD", "SHLVL", "COLUMNS", "LINES"]
+    public static let volatileVariables: Set<String> = [
+        "_", "PWD", "OLDPWD", "SHLVL", "COLUMNS", "LINES", "TEST_RUN_PIPE", "RUN_TEST_IDS_PIPE",
+    ]
 
     /// Read by CPython itself when the host starts: the locale decides the file-system and stdio
     /// encodings and UTF-8 mode, which every later run of the template inherits.

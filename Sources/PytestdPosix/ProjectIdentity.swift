@@ -35,12 +35,16 @@ public struct ProjectIdentity: Equatable {
     ///
     /// Interpreter order: an activated venv (`VIRTUAL_ENV`), then `[tool.pytestd] python` (asked of
     /// `configuredPython` only when no venv is active), then the interpreter of the real `pytest`
-    /// script on PATH (its shebang), then `python3` on PATH.
+    /// script on PATH (its shebang), then `python3` on PATH. `startedInterpreter`, when given, is the
+    /// one the caller already runs (an interpreter hooked by `pytestd install-hook`): it decides alone.
     public static func resolve(
         arguments: [String], directory: String, environment: [String: String], realPytest: String?,
-        configuredPython: (ProjectRoot) throws -> String?
+        startedInterpreter: String? = nil, configuredPython: (ProjectRoot) throws -> String?
     ) throws -> ProjectIdentity {
-        let version = installedPytestVersion(environment: environment, realPytest: realPytest)
+        // A venv's interpreter is `<venv>/bin/python`; its pytest script would be beside it.
+        let version = installedPytestVersion(
+            environment: startedInterpreter == nil ? environment : [:],
+            realPytest: startedInterpreter.map { ProjectRoot.join(ProjectRoot.parent(of: $0), "pytest") } ?? realPytest)
         let root: ProjectRoot
         switch ProjectRoot.resolve(
             arguments: arguments, invocationDirectory: directory, environment: environment, version: version,
@@ -49,6 +53,9 @@ public struct ProjectIdentity: Equatable {
         case .project(let project): root = project
         case .plainPytest(let reason): throw UserFacingError(reason)
         case .rejected(let reason): throw PytestRejectsArguments(description: reason)
+        }
+        if let python = startedInterpreter {
+            return ProjectIdentity(root: root, interpreter: python, interpreterSource: "the interpreter started (interpreter hook)")
         }
         if let venv = environment["VIRTUAL_ENV"], !venv.isEmpty {
             let python = ProjectRoot.join(venv, "bin/python")

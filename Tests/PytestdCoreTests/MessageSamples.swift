@@ -44,6 +44,6 @@ struct MessageSamples {
             workingDirectory: randomBytes(), environment: (0..<Int.random(in: 0...20, using: &generator)).map { _ in randomBytes() },
             style: Bool.random(using: &generator) ? .module : .consoleScript,
             umask: UInt32.random(in: 0...0o777, using: &generator), scriptPath: randomBytes(),
-            managerIdentity: "id")
+            managerIdentity: "id", kind: Bool.random(using: &generator) ? .script : .pytest)
     }
 }

@@ -1,8 +1,9 @@
 """One run, inside a child forked from the warm template.
 
 The host has already put the caller's terminal on fds 0-2 and made the child its own process group.
-What remains is to make the interpreter look as if ``pytest ARGS`` had just been started by the
-caller, run pytest's real entry point, and leave the way CPython would.
+What remains is to make the interpreter look as if ``pytest ARGS`` (or ``python SCRIPT ARGS``, an
+editor's pytest runner handed over by the interpreter hook) had just been started by the caller, run
+pytest's real entry point (or the script), and leave the way CPython would.
 """
 
 import atexit
@@ -12,24 +13,29 @@ import os
 import signal
 import sys
 
-from pytestd import _import_warnings, _patches, _wire
+from pytestd import _import_warnings, _patches, _run_imports, _wire
 
 CONSOLE_SCRIPT = b"console"
+SCRIPT_KIND = b"script"
 
 
-def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes) -> int:
+def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes, kind: bytes) -> int:
     os.chdir(cwd)
     _replace_environment(_wire.split(environment))
     _restore_signals()
     _prepare_streams()
     _apply_runtime_switches()
     arguments = [os.fsdecode(a) for a in _wire.split(argv)]
-    _set_argv_and_path(arguments, style == CONSOLE_SCRIPT, os.fsdecode(script))
+    script_path = os.fsdecode(script)
+    path0 = _set_argv_and_path(arguments, style == CONSOLE_SCRIPT, script_path, kind == SCRIPT_KIND)
+    _place_pythonpath(path0)
     # The template's caches describe the disk as it was when the template was built.
     importlib.invalidate_caches()
     linecache.clearcache()
     _patches.run_after_fork()
     _import_warnings.template.install_replay()
+    if kind == SCRIPT_KIND:
+        return _exit_status(lambda: _run_script(script_path))
     return _exit_status(_main)
 
 
@@ -37,6 +43,28 @@ def _main() -> int:
     import pytest
 
     return pytest.console_main()
+
+
+def _run_script(path: str) -> int:
+    """``python SCRIPT`` runs the script's code in a new ``__main__`` module, not through runpy (whose
+    frames would show in the script's tracebacks)."""
+    import builtins
+    import importlib.machinery
+    import types
+
+    with open(path, "rb") as file:
+        source = file.read()
+    if sys.version_info >= (3, 9):  # as CPython names the script since 3.9
+        path = os.path.abspath(path)
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    main.__cached__ = None
+    main.__annotations__ = {}
+    main.__builtins__ = builtins
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    sys.modules["__main__"] = main
+    exec(compile(source, path, "exec", dont_inherit=True), main.__dict__)
+    return 0
 
 
 def _replace_environment(entries):
@@ -70,7 +98,8 @@ def _apply_runtime_switches():
         faulthandler.enable()
 
 
-def _set_argv_and_path(arguments, console_script: bool, script: str):
+def _set_argv_and_path(arguments, console_script: bool, script: str, runs_script: bool) -> int:
+    """Returns how many entries now precede where the interpreter puts PYTHONPATH (0 or 1)."""
     if console_script:
         argv0 = script
         first_path = os.path.dirname(os.path.realpath(script))
@@ -84,10 +113,64 @@ def _set_argv_and_path(arguments, console_script: bool, script: str):
         sys.orig_argv = [sys.executable, script] + arguments[1:]
     else:
         sys.orig_argv = [sys.executable, "-m", "pytest"] + arguments[1:]
-    main = sys.modules["__main__"]
-    main.__file__ = argv0
-    if not (sys.version_info >= (3, 11) and os.environ.get("PYTHONSAFEPATH")):
-        sys.path.insert(0, first_path)
+    if not runs_script:
+        sys.modules["__main__"].__file__ = argv0
+    if sys.version_info >= (3, 11) and os.environ.get("PYTHONSAFEPATH"):
+        return 0
+    sys.path.insert(0, first_path)
+    return 1
+
+
+def _place_pythonpath(index: int) -> None:
+    """PYTHONPATH's entries where CPython puts them: after ``sys.path[0]``, before the standard
+    library, made absolute against the working directory (an empty entry is the working directory)
+    and without duplicates (``site`` keeps the first). An entry holding a module the template imported
+    from elsewhere would import another module in a fresh process: such a run goes to plain Python."""
+    value = os.environ.get("PYTHONPATH")
+    if not value:
+        return
+    import site
+
+    entries = []
+    for entry in value.split(os.pathsep):
+        entry = os.path.abspath(entry)
+        if entry not in entries:
+            entries.append(entry)
+    site_directories = set(site.getsitepackages() + [site.getusersitepackages()])
+    for entry in entries:
+        reason = _unservable_entry(entry, site_directories)
+        if reason:
+            raise _patches.ServeCold(f"PYTHONPATH entry {entry} {reason}", remember=False, details=f"PYTHONPATH={value}")
+    rest = [path for path in sys.path[index:] if os.path.abspath(path) not in entries]
+    sys.path[index:] = entries + rest
+    # An entry outside the working directory (an editor's plugin) provides modules for this run only:
+    # a template that imported them would keep another run's module state.
+    cwd = os.path.join(os.getcwd(), "")
+    _run_imports.run_only_directories[:] = [
+        os.path.join(entry, "") for entry in entries if not os.path.join(entry, "").startswith(cwd)]
+
+
+def _unservable_entry(entry: str, site_directories):
+    """Why importing with ``entry`` early on the path could differ from the template, or None."""
+    if entry in site_directories:
+        return "is a site directory (a fresh interpreter would not process its .pth files)"
+    if not os.path.isdir(entry):
+        return "is an archive" if os.path.exists(entry) else None
+    from importlib.machinery import all_suffixes
+
+    suffixes = tuple(all_suffixes())
+    prefix = os.path.join(entry, "")
+    for name in os.listdir(entry):
+        if "." in name and not name.endswith(suffixes):
+            continue
+        top = name.partition(".")[0]
+        module = sys.modules.get(top)
+        if module is None or top == "__main__" or top in sys.builtin_module_names:
+            continue
+        locations = [getattr(module, "__file__", None) or ""] + list(getattr(module, "__path__", []))
+        if not any(location.startswith(prefix) for location in locations if location):
+            return f"holds module {top}, which the warm template imported from elsewhere"
+    return None
 
 
 def _exit_status(main) -> int:

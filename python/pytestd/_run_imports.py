@@ -57,6 +57,8 @@ class LoadOrder:
 
 
 _run_loads = LoadOrder()
+# Directories whose modules are this run's own, never learned into a template (see _run._place_pythonpath).
+run_only_directories: List[str] = []
 
 
 def mark_template() -> None:
@@ -69,7 +71,7 @@ def report(fd: int) -> None:
     test_modules = []
     for name, module in list(_run_loads.loaded()):
         path = getattr(module, "__file__", None)
-        if not isinstance(path, str):
+        if not isinstance(path, str) or path.startswith(tuple(run_only_directories)):
             continue
         if _is_test_module(module, path):
             items.append(b"t" + name.encode())

@@ -19,6 +19,8 @@ struct Status: ParsableCommand {
             print("root: \(context.client.identity.root.path)")
             if let file = context.client.identity.root.configFile { print("configfile: \(file)") }
             print("python: \(context.client.identity.interpreter)")
+            let pth = HookedVenv.installedPth(interpreter: context.client.identity.interpreter)
+            print("interpreter hook: \(pth.map { "installed (\($0))" } ?? "not installed (pytestd install-hook)")")
             throw ExitCode(3)
         }
         printFields(fields)

@@ -54,7 +54,15 @@ extension ManagerServer {
             StatusField("socket", files.socket),
             StatusField("log", files.log),
         ]
+        fields.append(StatusField("interpreter hook", interpreterHookStatus()))
         return fields
+    }
+
+    /// Whether `python -m pytest` in this venv comes here (`pytestd install-hook`).
+    func interpreterHookStatus() -> String {
+        guard let sitePackages = python?.sitePackages else { return "unknown" }
+        let pth = ProjectRoot.join(sitePackages, InterpreterHook.pthFile)
+        return FileSystem.exists(pth) ? "installed (\(pth))" : "not installed (pytestd install-hook)"
     }
 
     func stateName() -> String {

@@ -207,6 +207,7 @@ extension WireWriter {
         write(request.umask)
         write(request.scriptPath)
         write(request.managerIdentity)
+        write(request.kind.rawValue)
     }
 
     fileprivate mutating func write(_ outcome: RunOutcome) {
@@ -230,9 +231,12 @@ extension WireReader {
         guard let style = InvocationStyle(rawValue: rawStyle) else {
             throw WireError.invalidValue("invocation style \(rawStyle)")
         }
+        let (umask, script, identity) = (try readUInt32(), try readBytes(), try readString())
+        let rawKind = try readByte()
+        guard let kind = RunKind(rawValue: rawKind) else { throw WireError.invalidValue("run kind \(rawKind)") }
         return RunRequest(
-            argv: argv, workingDirectory: cwd, environment: environment, style: style, umask: try readUInt32(),
-            scriptPath: try readBytes(), managerIdentity: try readString())
+            argv: argv, workingDirectory: cwd, environment: environment, style: style, umask: umask,
+            scriptPath: script, managerIdentity: identity, kind: kind)
     }
 
     fileprivate mutating func readRunOutcome() throws -> RunOutcome {

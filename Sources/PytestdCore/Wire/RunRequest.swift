@@ -6,6 +6,15 @@ public enum InvocationStyle: UInt8, Equatable, Sendable {
     case module = 1
 }
 
+/// What a run executes once `sys.argv` and `sys.path` are set.
+public enum RunKind: UInt8, Equatable, Sendable {
+    /// pytest's own entry point (`pytest ARGS`, `python -m pytest ARGS`).
+    case pytest = 0
+    /// `python SCRIPT ARGS`: the script at `scriptPath` as `__main__` (an editor's pytest runner,
+    /// handed over by the interpreter hook).
+    case script = 1
+}
+
 /// Everything a run needs from the caller, apart from its stdin/stdout/stderr, which travel beside
 /// the message as file descriptors. Byte strings, not `String`: argv, paths and environment values
 /// need not be UTF-8, and pytest must receive them unchanged.
@@ -17,14 +26,16 @@ public struct RunRequest: Equatable, Sendable {
     public var style: InvocationStyle
     /// The caller's file-creation mask: a process attribute that no descriptor carries.
     public var umask: UInt32
-    /// The real `pytest` script the shell would have run; becomes `sys.argv[0]` for console runs.
+    /// The real `pytest` script the shell would have run, or the script of a `.script` run, as the
+    /// caller named it; becomes `sys.argv[0]` for console runs.
     public var scriptPath: Bytes
     /// Identifies the manager build the shim expects; a mismatch restarts the manager.
     public var managerIdentity: String
+    public var kind: RunKind
 
     public init(
         argv: [Bytes], workingDirectory: Bytes, environment: [Bytes], style: InvocationStyle, umask: UInt32,
-        scriptPath: Bytes, managerIdentity: String
+        scriptPath: Bytes, managerIdentity: String, kind: RunKind = .pytest
     ) {
         self.argv = argv
         self.workingDirectory = workingDirectory
@@ -33,6 +44,7 @@ public struct RunRequest: Equatable, Sendable {
         self.umask = umask
         self.scriptPath = scriptPath
         self.managerIdentity = managerIdentity
+        self.kind = kind
     }
 
     /// The number of descriptors that accompany a run: the caller's stdin, stdout and stderr.
