@@ -118,9 +118,9 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str], edited: List[str]
                 unchanged.append(name)
                 continue
             begun = time.perf_counter()
-            _patches.run_before([name])
             old = _definitions([name])
-            held.watch(old)
+            held.watch(old)  # before the patches: what they unregister, the module registers again
+            _patches.run_before([name])
             try:
                 outcome = _reload_step(name)
             except SyntaxError as exc:
