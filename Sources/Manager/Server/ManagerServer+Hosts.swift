@@ -47,6 +47,8 @@ extension ManagerServer {
             if !open { hostExited(host) }
         } catch {
             ManagerLog.write("host \(host.pid) sent a malformed message: \(error)")
+            // Answered as if it had exited: its waiting and running clients must not wait forever.
+            hostExited(host, because: "sent a malformed message (\(error))")
             terminate(host)
         }
     }
@@ -181,25 +183,26 @@ extension ManagerServer {
         }
     }
 
-    /// The host's control channel closed: it exited or crashed.
-    func hostExited(_ host: HostProcess) {
+    /// The host's control channel closed: it exited or crashed (or it broke the protocol, `what` says
+    /// how, and is terminated next). Every client waiting on it gets an answer.
+    func hostExited(_ host: HostProcess, because what: String = "exited unexpectedly") {
         host.channel.close()
         hosts.removeAll { $0 === host }
         if active === host { active = nil }
         if warming === host {
             warming = nil
-            if hostFailure == nil { hostFailed(reason: "pytestd-host \(host.pid) exited during warm-up; see `pytestd logs`") }
+            if hostFailure == nil { hostFailed(reason: "pytestd-host \(host.pid) \(what) during warm-up; see `pytestd logs`") }
         }
-        if reloading === host { reloadFailed(host, reason: "the reloading template \(host.pid) exited; see `pytestd logs`") }
+        if reloading === host { reloadFailed(host, reason: "the reloading template \(host.pid) \(what); see `pytestd logs`") }
         if pristine === host { pristine = nil }
         for client in clients.values {
             if case .running(let runHost, _, _) = client.state, runHost === host {
-                refuse(client, "the warm host \(host.pid) died during the run; see `pytestd logs`")
+                refuse(client, "the warm host \(host.pid) \(what) during the run; see `pytestd logs`")
             }
         }
         if host.retiredBecause == nil && host.isReady {
-            ManagerLog.write("host \(host.pid) exited unexpectedly")
-            lastRetirement = "host \(host.pid) exited unexpectedly"
+            ManagerLog.write("host \(host.pid) \(what)")
+            lastRetirement = "host \(host.pid) \(what)"
             scheduleWarm(after: 0)
         }
     }

@@ -1,0 +1,109 @@
+"""Faults found by a review of the manager (issue 10): each ends in an answer — a precise message and a
+correct exit code, or plain pytest when nothing has run yet — never a hang."""
+import ctypes
+import os
+import shutil
+import struct
+import time
+
+import pytest
+
+import harness as H
+from conftest import PYPROJECT
+
+pytestmark = pytest.mark.usefixtures("needs_daemon")
+
+FILES = {
+    "pyproject.toml": PYPROJECT,
+    "tests/test_quick.py": "def test_quick():\n    pass\n",
+    "tests/test_fails.py": "def test_fails():\n    assert 1 == 2\n",
+    "tests/test_wait.py": '''
+        import os, time
+        from pathlib import Path
+        import pytest
+
+        def test_waits_for_release():
+            if "STARTED_FILE" not in os.environ:
+                pytest.skip("started by the harness only")
+            Path(os.environ["STARTED_FILE"]).write_text(str(os.getpid()))
+            release = Path(os.environ["RELEASE_FILE"])
+            deadline = time.monotonic() + 60
+            while not release.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert release.read_text() == "pass"
+    ''',
+}
+
+# Lets a conftest stall its import until the test says so (a warm-up that takes as long as needed).
+SLOW_CONFTEST = '''
+    import os, time
+    from pathlib import Path
+
+    _gate = os.environ.get("WARMUP_GATE")
+    if _gate:
+        _deadline = time.monotonic() + 60
+        while not Path(_gate).exists() and time.monotonic() < _deadline:
+            time.sleep(0.05)
+'''
+
+
+@pytest.fixture
+def proj(ctx):
+    return ctx.project(FILES, label="faults")
+
+
+def _start_waiting_run(proj, **env):
+    started = proj.ctx.workdir / f"started-{time.monotonic_ns()}"
+    release = proj.ctx.workdir / f"release-{time.monotonic_ns()}"
+    running = proj.start("-q", "tests/test_wait.py",
+                         env_extra={"STARTED_FILE": started, "RELEASE_FILE": release, **env})
+    assert H.wait_for(lambda: started.exists(), 60), f"the test never started\n{running.output_so_far()}"
+    return running, release
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_SYS_PIDFD_OPEN, _SYS_PIDFD_GETFD = 434, 438
+
+
+def _send_garbage_as_host(host_pid: int):
+    """Writes a frame with no known message tag into the host's control socket (fd 3), from the host's
+    side: the manager reads it as a malformed message from that host."""
+    pidfd = _libc.syscall(_SYS_PIDFD_OPEN, host_pid, 0)
+    assert pidfd >= 0, f"pidfd_open: {os.strerror(ctypes.get_errno())}"
+    try:
+        fd = _libc.syscall(_SYS_PIDFD_GETFD, pidfd, 3, 0)
+        assert fd >= 0, f"pidfd_getfd: {os.strerror(ctypes.get_errno())}"
+        try:
+            os.write(fd, struct.pack("<I", 1) + b"\xff")
+        finally:
+            os.close(fd)
+    finally:
+        os.close(pidfd)
+
+
+def test_a_host_sending_a_malformed_message_answers_its_running_clients(proj):
+    assert proj.pytest("-q", "tests/test_quick.py").rc == 0
+    running, release = _start_waiting_run(proj)
+    host = int(proj.status()["host pid"])
+    _send_garbage_as_host(host)
+    r = running.finish(timeout=20)
+    assert r.rc == 3, r.describe()
+    assert "malformed message" in r.err, r.describe()
+    assert H.wait_gone([host], 10) == [], "the host that sent it still runs"
+    # The next run is served by a new host, correctly.
+    assert proj.pytest("-q", "tests/test_fails.py").rc == 1
+    assert proj.pytest("-q", "tests/test_quick.py").rc == 0
+
+
+def test_a_warming_host_sending_a_malformed_message_sends_its_queued_runs_to_plain_pytest(ctx):
+    gate = ctx.workdir / f"gate-{time.monotonic_ns()}"
+    proj = ctx.project({**FILES, "conftest.py": SLOW_CONFTEST}, label="faults")
+    running = proj.start("-q", "tests/test_fails.py", env_extra={"WARMUP_GATE": gate})
+    warming = H.wait_for(lambda: proj.status().get("warming host pid"), 30)
+    assert warming, proj.status()
+    _send_garbage_as_host(int(warming))
+    gate.write_text("open")
+    r = running.finish(timeout=30)
+    assert r.rc == 1, r.describe()
+    assert "malformed message" in r.err and "running plain pytest" in r.err, r.describe()
+    assert "1 failed" in r.out, r.describe()
