@@ -107,3 +107,60 @@ def test_a_warming_host_sending_a_malformed_message_sends_its_queued_runs_to_pla
     assert r.rc == 1, r.describe()
     assert "malformed message" in r.err and "running plain pytest" in r.err, r.describe()
     assert "1 failed" in r.out, r.describe()
+
+
+# An upgrade replaces the installed `pytestd` while a manager of the old build serves.
+
+def _own_install(ctx):
+    """A copy of the build of our own, so replacing its binaries touches no other test."""
+    inst = ctx.workdir / f"inst-{time.monotonic_ns()}"
+    shutil.copytree(ctx.bins.dir.parent, inst, symlinks=True)
+    return inst / "bin"
+
+
+def _replace(path, text=None):
+    new = path.with_name(path.name + ".new")
+    if text is None:
+        shutil.copy2(path, new)
+    else:
+        new.write_text(text)
+        new.chmod(0o755)
+    os.replace(new, path)
+
+
+def _run(proj, shim, *args, **env):
+    return H.run_command([shim, *args], proj.root, proj.env(env))
+
+
+def test_a_superseded_manager_whose_successor_cannot_start_falls_back_to_plain_pytest(proj):
+    bin_dir = _own_install(proj.ctx)
+    assert _run(proj, bin_dir / "pytest", "-q", "tests/test_quick.py").rc == 0
+    proj.used_daemon = True
+    _replace(bin_dir / "pytestd", "#!/bin/sh\nexit 1\n")
+    r = _run(proj, bin_dir / "pytest", "-q", "tests/test_fails.py")
+    assert r.rc == 1, r.describe()
+    assert "1 failed" in r.out and "running plain pytest" in r.err, r.describe()
+
+
+def test_an_upgrade_with_a_run_in_flight_serves_the_next_run_at_once(proj):
+    bin_dir = _own_install(proj.ctx)
+    shim = bin_dir / "pytest"
+    started = proj.ctx.workdir / f"started-{time.monotonic_ns()}"
+    release = proj.ctx.workdir / f"release-{time.monotonic_ns()}"
+    old = H.Running([shim, "-q", "tests/test_wait.py"], proj.root,
+                    proj.env({"STARTED_FILE": started, "RELEASE_FILE": release}))
+    proj.ctx.track(old)
+    proj.used_daemon = True
+    assert H.wait_for(lambda: started.exists(), 60), old.output_so_far()
+    old_manager = int(proj.status()["pid"])
+    _replace(bin_dir / "pytestd")
+    r = _run(proj, shim, "-q", "tests/test_fails.py")
+    assert r.rc == 1 and "1 failed" in r.out, r.describe()
+    assert r.duration < 12, f"the run waited for the old manager's run: {r.describe()}"
+    assert int(proj.status()["pid"]) != old_manager
+    # The old manager finishes its run with the run's own status, then goes.
+    release.write_text("fail")
+    done = old.finish(timeout=30)
+    assert done.rc == 1 and "1 failed" in done.out, done.describe()
+    assert H.wait_gone([old_manager], 10) == []
+    assert _run(proj, shim, "-q", "tests/test_quick.py").rc == 0

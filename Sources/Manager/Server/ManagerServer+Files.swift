@@ -135,6 +135,9 @@ extension ManagerServer {
         guard !stopping else { return }
         stopping = true
         unlink(files.socket)
+        // The next manager (a new build's) may start now, while this one finishes its runs.
+        flock(lockFd, LOCK_UN)
+        close(lockFd)
     }
 
     /// Stops every host (their runs die with them), removes the socket, exits.

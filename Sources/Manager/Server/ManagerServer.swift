@@ -18,6 +18,8 @@ final class ManagerServer {
     /// environment of the last run that needed a template of its own.
     var templateEnvironment: [Bytes]
     let logFd: Int32
+    /// Held (flock) while this manager accepts runs: one manager per socket.
+    let lockFd: Int32
     let listener: Int32
     let watcher: SourceWatcher
     let signals: Int32
@@ -79,12 +81,13 @@ final class ManagerServer {
 
     static let coalescingDelay = 0.05
 
-    init(identity: ProjectIdentity, settings: ProjectSettings, files: ManagerFiles, environment: [Bytes], logFd: Int32) throws {
+    init(identity: ProjectIdentity, settings: ProjectSettings, files: ManagerFiles, environment: [Bytes], logFd: Int32, lockFd: Int32) throws {
         self.identity = identity
         self.settings = settings
         self.files = files
         templateEnvironment = HostProcess.templateEnvironment(from: environment)
         self.logFd = logFd
+        self.lockFd = lockFd
         learned = LearnedWarmSet(identity: identity, warmSetFile: files.warmSet)
         installation = try Installation.locate()
         locations = SourceLocations(root: identity.root.path, installed: [installation.pythonPackageDirectory])
@@ -193,7 +196,10 @@ final class ManagerServer {
             client.state = .queued(request, descriptors: descriptors, since: monotonicSeconds())
             client.invocation = RunTimings.Invocation(argv: request.argv, workingDirectory: request.workingDirectory)
             if request.managerIdentity != buildIdentity { return supersede(client) }
-            if stopping { return refuse(client, "the manager is stopping") }
+            if stopping {
+                client.reply(.fallback(reason: "the pytestd manager is stopping"))
+                return drop(client)
+            }
             let argv = request.argv.map { String(decoding: $0, as: UTF8.self) }
             if BypassRule.routedOption(in: argv, extra: settings.bypassOptions) != nil {
                 client.reply(.bypass)
