@@ -164,3 +164,42 @@ def test_an_upgrade_with_a_run_in_flight_serves_the_next_run_at_once(proj):
     assert done.rc == 1 and "1 failed" in done.out, done.describe()
     assert H.wait_gone([old_manager], 10) == []
     assert _run(proj, shim, "-q", "tests/test_quick.py").rc == 0
+
+
+# Reloads are paired with their children by id: one that never started shifts nothing.
+
+SLOW_IMPORT_PROJECT = {
+    "pyproject.toml": PYPROJECT,
+    "conftest.py": "import slow  # noqa: F401\n",
+    "src/slow.py": "import time\ntime.sleep(3)\n",
+    "src/model.py": "VALUE = 1\n",
+    "tests/test_model.py": '''
+        from model import VALUE
+
+        def test_value():
+            assert VALUE == 1
+    ''',
+}
+
+
+def _log_text(proj):
+    return open(proj.status()["log"], errors="replace").read()
+
+
+def test_a_reload_that_cannot_start_does_not_shift_later_reloads(ctx):
+    import resource
+    proj = ctx.project(SLOW_IMPORT_PROJECT, label="reloadid")
+    assert proj.pytest("-q").rc == 0
+    assert proj.cli("start").rc == 0
+    host = int(proj.status()["host pid"])
+    # The host cannot open another descriptor: its reload's socket pair fails.
+    soft, hard = resource.prlimit(host, resource.RLIMIT_NOFILE)
+    resource.prlimit(host, resource.RLIMIT_NOFILE, (len(os.listdir(f"/proc/{host}/fd")), hard))
+    proj.write("src/model.py", "VALUE = 2\n")
+    assert H.wait_for(lambda: "cannot start a reload" in _log_text(proj), 20), _log_text(proj)
+    resource.prlimit(host, resource.RLIMIT_NOFILE, (soft, hard))
+    before = H.change_set_id(proj.status())
+    proj.write("src/model.py", "VALUE = 3\n")
+    r = proj.pytest("-q")
+    assert r.rc == 1 and "assert 3 == 1" in r.out, r.describe()
+    H.reload_after(proj, before)

@@ -119,8 +119,10 @@ extension ManagerServer {
         case .hostFailed(let reason):
             hostFailed(reason: reason)
             terminate(host)
-        case .reloadStarted(let pid):
-            adoptReloadingChild(pid: pid, channel: descriptors.first, from: host)
+        case .reloadStarted(let pid, let id):
+            adoptReloadingChild(pid: pid, id: id, channel: descriptors.first, from: host)
+        case .reloadNotStarted(let id, let reason):
+            reloadNotStarted(id: id, reason: reason, on: host)
         case .runStarted(let id, let pid):
             guard let client = client(runningAs: id), !client.abandoned else {
                 kill(-pid, SIGKILL)
@@ -260,8 +262,10 @@ extension ManagerServer {
         if let host = reloading { abandonReload(host, because: "a newer change arrived") }
         abandonPendingReloads()
         do {
-            try base.channel.send(.reload(order))
-            base.pendingReloads.append(HostProcess.PendingReload(order: order, changeSet: changeSets))
+            let id = nextReloadId
+            nextReloadId += 1
+            try base.channel.send(.reload(order, id: id))
+            base.pendingReloads.append(HostProcess.PendingReload(id: id, order: order, changeSet: changeSets))
             ManagerLog.write("reloading \(order.steps.map { $0.joined(separator: "+") }) evicting \(order.evict)")
         } catch {
             lastFallback = "cannot reach the pristine host: \(error)"
@@ -269,9 +273,9 @@ extension ManagerServer {
         }
     }
 
-    /// A reloading child reports in the order its base host was asked for reloads.
-    func adoptReloadingChild(pid: pid_t, channel fd: Int32?, from base: HostProcess) {
-        let pending = base.pendingReloads.isEmpty ? nil : base.pendingReloads.removeFirst()
+    /// A reloading child reports with its order's id (a reload that never started shifts nothing).
+    func adoptReloadingChild(pid: pid_t, id: UInt64, channel fd: Int32?, from base: HostProcess) {
+        let pending = base.pendingReloads.firstIndex { $0.id == id }.map { base.pendingReloads.remove(at: $0) }
         guard let fd, let pending, !pending.abandoned, base === pristine else {
             if let fd { close(fd) }
             kill(pid, SIGKILL)
@@ -286,6 +290,17 @@ extension ManagerServer {
         host.changesWhileWarming = pending.changes
         hosts.append(host)
         reloading = host
+    }
+
+    /// The base host could not fork the reload: the clean host serves its change set.
+    func reloadNotStarted(id: UInt64, reason: String, on base: HostProcess) {
+        guard let index = base.pendingReloads.firstIndex(where: { $0.id == id }) else { return }
+        let pending = base.pendingReloads.remove(at: index)
+        ManagerLog.write("reload \(id) not started: \(reason)")
+        guard !pending.abandoned else { return }
+        lastFallback = reason
+        lastFallbackChangeSet = pending.changeSet
+        reconsiderQueued()
     }
 
     func reloadFailed(_ host: HostProcess, reason: String) {

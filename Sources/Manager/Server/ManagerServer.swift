@@ -64,6 +64,7 @@ final class ManagerServer {
     var coldServing: ColdServing?
     var clients: [Int32: ClientConnection] = [:]
     var nextRunId: UInt64 = 1
+    var nextReloadId: UInt64 = 1
     var generation = 0
     var lastRetirement: String?
     /// How long proving the active template fresh took before the last run, and how many stats.
