@@ -203,3 +203,66 @@ def test_a_reload_that_cannot_start_does_not_shift_later_reloads(ctx):
     r = proj.pytest("-q")
     assert r.rc == 1 and "assert 3 == 1" in r.out, r.describe()
     H.reload_after(proj, before)
+
+
+def test_a_terminal_nobody_reads_does_not_stall_other_runs(ctx):
+    """The manager writes its one-line notes ("waiting for the warm template") to a caller's terminal:
+    one whose output is paused (Ctrl-S) or never read must not stop it from serving anyone else."""
+    import subprocess
+    import threading
+    import tty
+    gate = ctx.workdir / f"gate-{time.monotonic_ns()}"
+    proj = ctx.project({**FILES, "conftest.py": SLOW_CONFTEST}, label="stuckterm")
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    filler = os.open(os.ttyname(slave), os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        while True:
+            os.write(filler, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    os.close(filler)
+    env = proj.env({"WARMUP_GATE": gate})
+    stuck = subprocess.Popen([str(ctx.bins.shim), "-q", "tests/test_quick.py"], cwd=proj.root, env=env,
+                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    proj.used_daemon = True
+    os.close(slave)
+    try:
+        # Its request is sent once the shim waits in poll() on its connection to the manager.
+        assert H.wait_for(lambda: _waits_on_manager(stuck.pid), 30)
+        time.sleep(0.3)
+        gate.write_text("open")
+        r = proj.pytest("-q", "tests/test_fails.py", env_extra={"WARMUP_GATE": gate}, timeout=30)
+        assert r.rc == 1 and "1 failed" in r.out, r.describe()
+    finally:
+        drained = []
+        reader = threading.Thread(target=lambda: _drain(master, drained), daemon=True)
+        reader.start()
+        try:
+            assert stuck.wait(30) == 0, b"".join(drained)
+        finally:
+            if stuck.poll() is None:
+                H.kill_group(stuck.pid)
+                stuck.wait()
+            reader.join(5)
+
+
+def _waits_on_manager(pid):
+    try:
+        sockets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        wchan = open(f"/proc/{pid}/wchan").read()
+    except OSError:
+        return False
+    return any(target.startswith("socket:") for target in sockets) and wchan.startswith("poll")
+
+
+def _drain(fd, into):
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            os.close(fd)
+            return
+        into.append(data)
