@@ -13,6 +13,7 @@ import TOMLKit
 /// patches = ["pytestd_patches"]     # directories of reload patches (default: pytestd_patches)
 /// restart_on = ["config/*.yaml"]    # files whose change always needs a clean host (globs, from the root)
 /// patch_in_place = true             # body-only edits go into the live functions (default: true)
+/// log_max_mib = 10                  # rotate the log to `<log>.1` beyond this size
 /// ```
 public struct ProjectSettings: Equatable {
     public var python: String?
@@ -28,6 +29,8 @@ public struct ProjectSettings: Equatable {
     /// its module and importers, and the warm-up does not record which code ran (on Python < 3.12 that
     /// recording makes it about a third slower).
     public var patchInPlace = true
+    /// The log is rotated (to `<log>.1`) once it is larger than this.
+    public var logMaxBytes = 10 << 20
 
     public init() {}
 
@@ -76,8 +79,13 @@ public struct ProjectSettings: Equatable {
             case "patch_in_place":
                 guard let flag = value.bool else { throw invalid(key, "true or false") }
                 settings.patchInPlace = flag
+            case "log_max_mib":
+                guard let mib = value.double ?? value.int.map(Double.init), mib > 0 else {
+                    throw invalid(key, "a number of MiB > 0")
+                }
+                settings.logMaxBytes = Int(mib * Double(1 << 20))
             default:
-                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options, patches, restart_on, patch_in_place)")
+                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options, patches, restart_on, patch_in_place, log_max_mib)")
             }
         }
         return settings

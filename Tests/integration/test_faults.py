@@ -266,3 +266,35 @@ def _drain(fd, into):
             os.close(fd)
             return
         into.append(data)
+
+
+# The log: rotated by size, and read from its end.
+
+def test_logs_lines_reads_the_end_of_a_large_log(proj):
+    assert proj.pytest("-q", "tests/test_quick.py").rc == 0
+    log = proj.status()["log"]
+    assert proj.cli("stop").rc == 0
+    with open(log, "a") as f:
+        line = "filler " * 15 + "\n"
+        f.write(line * ((70 << 20) // len(line)))
+        f.write("next to last line\nthe last line\n")
+    r = proj.cli("logs", "--lines", "2")
+    assert r.rc == 0 and r.out == "next to last line\nthe last line\n", r.describe()[:2000]
+
+
+def test_the_log_is_rotated_by_size(ctx):
+    proj = ctx.project({**FILES, "pyproject.toml": PYPROJECT + "\n[tool.pytestd]\nlog_max_mib = 0.1\n"},
+                       label="logrot")
+    assert proj.pytest("-q", "tests/test_quick.py").rc == 0
+    log = proj.status()["log"]
+    with open(log, "a") as f:
+        f.write("written by a host\n" * 10000)  # 180 kB
+    assert proj.pytest("-q", "tests/test_fails.py").rc == 1
+    assert os.path.getsize(log) < 0.1 * (1 << 20), os.path.getsize(log)
+    assert "written by a host" in open(log + ".1").read()
+    # Logging goes on in the same file, and `logs` shows the rotated part before it.
+    assert proj.pytest("-q", "tests/test_quick.py").rc == 0
+    assert proj.cli("restart").rc == 0
+    assert "restart requested" in open(log).read()
+    shown = proj.cli("logs").out
+    assert shown.index("written by a host") < shown.index("restart requested")

@@ -159,6 +159,7 @@ final class ManagerServer {
                 startHost()
             }
             checkIdle()
+            ManagerLog.rotate(logFd, path: files.log, above: settings.logMaxBytes)
         }
     }
 
