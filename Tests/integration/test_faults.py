@@ -298,3 +298,53 @@ def test_the_log_is_rotated_by_size(ctx):
     assert "restart requested" in open(log).read()
     shown = proj.cli("logs").out
     assert shown.index("written by a host") < shown.index("restart requested")
+
+
+# Descriptors and buffers: bounded, and never a busy loop.
+
+def _cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_manager_out_of_descriptors_does_not_spin_and_recovers(proj):
+    import resource
+    import socket
+    assert proj.pytest("-q", "tests/test_quick.py").rc == 0
+    status = proj.status()
+    manager = int(status["pid"])
+    soft, hard = resource.prlimit(manager, resource.RLIMIT_NOFILE)
+    resource.prlimit(manager, resource.RLIMIT_NOFILE, (len(os.listdir(f"/proc/{manager}/fd")) + 2, hard))
+    connections = []
+    try:
+        for _ in range(8):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(status["socket"])
+            connections.append(s)
+        time.sleep(0.5)
+        before = _cpu_seconds(manager)
+        time.sleep(2)
+        assert _cpu_seconds(manager) - before < 0.5, "the manager spins while it cannot accept"
+    finally:
+        resource.prlimit(manager, resource.RLIMIT_NOFILE, (soft, hard))
+        for s in connections:
+            s.close()
+    assert proj.pytest("-q", "tests/test_fails.py").rc == 1
+    assert "out of file descriptors" in _log_text(proj)
+
+
+def test_a_client_announcing_a_huge_frame_is_closed_with_a_message(proj):
+    import socket
+    assert proj.pytest("-q", "tests/test_quick.py").rc == 0
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(proj.status()["socket"])
+        s.sendall(struct.pack("<I", 32 << 20) + b"\x00" * 4096)
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    assert b"too large" in data, data
+    assert proj.pytest("-q", "tests/test_quick.py").rc == 0

@@ -25,7 +25,14 @@ final class ClientConnection {
     /// The run's invocation, whose warm run time the manager learns.
     var invocation: RunTimings.Invocation?
 
-    init(channel: MessageChannel) { self.channel = channel }
+    /// The largest request a client may send: a run's argv and environment, which the kernel limits to a
+    /// quarter of the stack limit (2 MiB by default). Beyond it the client is refused, not buffered.
+    static let maximumRequestLength = 16 << 20
+
+    init(channel: MessageChannel) {
+        self.channel = channel
+        channel.maximumFrameLength = Self.maximumRequestLength
+    }
 
     /// Writes a one-line note on the caller's terminal (only a terminal: pipes and files get
     /// exactly what plain pytest would write). Never waits: a terminal paused with Ctrl-S or never
