@@ -20,6 +20,7 @@ final class ProjectSettingsTests: XCTestCase {
             restart_on = ["config/*.yaml"]
             patch_in_place = false
             log_max_mib = 0.5
+            warmup_timeout = 30
             """, root: "/p")
         XCTAssertEqual(settings.python, "/p/.venv/bin/python")
         XCTAssertEqual(settings.preload, ["tests/unit", "tests/api"])
@@ -30,6 +31,7 @@ final class ProjectSettingsTests: XCTestCase {
         XCTAssertFalse(settings.patchInPlace)
         XCTAssertTrue(ProjectSettings().patchInPlace)
         XCTAssertEqual(settings.logMaxBytes, 512 << 10)
+        XCTAssertEqual(settings.warmupTimeout, 30)
         XCTAssertEqual(ProjectSettings().logMaxBytes, 10 << 20)
     }
 
@@ -42,6 +44,7 @@ final class ProjectSettingsTests: XCTestCase {
         }
         XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nidle_minutes = -1\n", root: "/p"))
         XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nlog_max_mib = 0\n", root: "/p"))
+        XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nwarmup_timeout = -1\n", root: "/p"))
         XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\npatch_in_place = \"no\"\n", root: "/p")) {
             XCTAssertTrue("\($0)".contains("patch_in_place must be true or false"), "\($0)")
         }

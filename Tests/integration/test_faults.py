@@ -348,3 +348,29 @@ def test_a_client_announcing_a_huge_frame_is_closed_with_a_message(proj):
             data += chunk
     assert b"too large" in data, data
     assert proj.pytest("-q", "tests/test_quick.py").rc == 0
+
+
+# A warm-up that never ends: runs go to plain pytest after the configured time, the host is killed.
+
+def test_a_warm_up_that_hangs_times_out_to_plain_pytest(ctx):
+    proj = ctx.project({
+        **FILES,
+        "pyproject.toml": PYPROJECT + "\n[tool.pytestd]\nwarmup_timeout = 3\n",
+        # Hangs only in pytestd's host, as a conftest waiting on an unreachable service would.
+        "conftest.py": '''
+            import os, time
+            if os.path.basename(os.readlink("/proc/self/exe")) == "pytestd-host":
+                time.sleep(3600)
+        ''',
+    }, label="warmtimeout")
+    started = time.monotonic()
+    r = proj.pytest("-q", "tests/test_fails.py", timeout=40)
+    assert r.rc == 1 and "1 failed" in r.out, r.describe()
+    assert "warm-up did not finish within 3 s" in r.err and "running plain pytest" in r.err, r.describe()
+    assert time.monotonic() - started < 20
+    status = proj.status()
+    assert "warm-up did not finish within 3 s" in status.get("problem", ""), (status, _log_text(proj))
+    assert H.wait_for(lambda: not H.processes_mentioning(str(proj.root), exclude=(int(status["pid"]),)), 10), \
+        "the stuck host lives on"
+    r = proj.pytest("-q", "tests/test_quick.py", timeout=30)
+    assert r.rc == 0 and "warm-up did not finish" in r.err, r.describe()

@@ -325,6 +325,26 @@ extension ManagerServer {
         terminate(host)
     }
 
+    /// A warm-up or reload stuck past `warmup_timeout` (a conftest waiting on an unreachable service):
+    /// the host is killed and its waiting runs go to plain pytest, saying why; so do later runs, until
+    /// a change or `pytestd restart` tries again.
+    func checkWarmupTimeout() {
+        let limit = settings.warmupTimeout
+        guard limit > 0 else { return }
+        let now = monotonicSeconds()
+        let seconds = limit == limit.rounded() ? "\(Int(limit))" : String(format2: limit)
+        let hint = "killed it; raise `warmup_timeout` in [tool.pytestd] if it needs longer, see `pytestd logs`"
+        if let host = warming, host.warmingSeconds(at: now) > limit {
+            kill(host.pid, SIGKILL)
+            hostFailed(reason: "the warm-up did not finish within \(seconds) s (pytestd-host \(host.pid): an import or conftest blocking?); \(hint)")
+            terminate(host)
+        }
+        if let host = reloading, now - host.startedAt > limit {
+            kill(host.pid, SIGKILL)
+            reloadFailed(host, reason: "the reload did not finish within \(seconds) s (pytestd-host \(host.pid)); \(hint)")
+        }
+    }
+
     /// How long a clean warm-up took last time.
     func estimatedWarmup() -> Double {
         if case .ready(let report)? = pristine?.state { return report.warmupSeconds }

@@ -164,6 +164,7 @@ final class ManagerServer {
                 startHost()
             }
             checkIdle()
+            checkWarmupTimeout()
             ManagerLog.rotate(logFd, path: files.log, above: settings.logMaxBytes)
         }
     }
