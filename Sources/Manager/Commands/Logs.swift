@@ -22,7 +22,7 @@ struct Logs: ParsableCommand {
         }
         var last = LogFile.lastLines(lines, of: path)
         if last.count < lines { last = LogFile.lastLines(lines - last.count, of: rotated) + last }
-        for line in last { LogFile.writeToStandardOutput(line + [UInt8(ascii: "\n")]) }
+        for line in last { FileSystem.writeAll(1, line + [UInt8(ascii: "\n")]) }
     }
 }
 
@@ -67,17 +67,7 @@ enum LogFile {
             let n = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
-            writeToStandardOutput(Array(block[0..<n]))
-        }
-    }
-
-    static func writeToStandardOutput(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
+            guard FileSystem.writeAll(1, Array(block[0..<n])) else { return }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import PytestdPosix
 
 /// The manager's log: its stderr, which `serve` points at `<runtime>/<key>.log`. Hosts share it.
 enum ManagerLog {
@@ -33,18 +34,11 @@ enum ManagerLog {
         guard target >= 0 else { return false }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var ok = true
-        while ok {
+        while true {
             let n = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { ok = n == 0; break }
-            var offset = 0
-            while offset < n {
-                let written = buffer.withUnsafeBytes { Glibc.write(target, $0.baseAddress! + offset, n - offset) }
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { ok = false; break }
-                offset += written
-            }
-            if offset < n { break }
+            guard FileSystem.writeAll(target, Array(buffer[0..<n])) else { ok = false; break }
         }
         close(target)
         guard ok, rename(temporary, destination) == 0 else {

@@ -198,7 +198,9 @@ extension ManagerServer {
         if reloading === host { reloadFailed(host, reason: "the reloading template \(host.pid) \(what); see `pytestd logs`") }
         if pristine === host { pristine = nil }
         for client in clients.values {
-            if case .running(let runHost, _, _) = client.state, runHost === host {
+            if case .running(let runHost, _, let pid) = client.state, runHost === host {
+                // Its host may not be there to end it: the run must not outlive its answer.
+                if let pid { kill(-pid, SIGKILL) }
                 refuse(client, "the warm host \(host.pid) \(what) during the run; see `pytestd logs`")
             }
         }
