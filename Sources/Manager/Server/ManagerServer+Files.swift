@@ -62,7 +62,9 @@ extension ManagerServer {
         }
         // A failed host is retried after any change: the change may well be the fix.
         if hostFailure != nil {
-            ManagerLog.write("\(events.first.map { if case .changed(let change) = $0 { return relative(change.path) } else { return "files" } } ?? "") changed: trying the warm host again")
+            var what = "files"
+            if case .changed(let change)? = events.first { what = relative(change.path) }
+            ManagerLog.write("\(what) changed: trying the failed warm host again")
             hostFailure = nil
             scheduleWarm(after: Self.coalescingDelay)
         }
