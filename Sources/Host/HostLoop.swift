@@ -44,8 +44,8 @@ final class HostLoop {
                 switch message {
                 case .startRun(let id, let request):
                     startRun(id: id, request: request, descriptors: descriptors)
-                case .reload(let order):
-                    startReload(order)
+                case .reload(let order, let id):
+                    startReload(order, id: id)
                 default:
                     descriptors.forEach { _ = close($0) }
                     writeLog("pytestd-host: ignoring unexpected message \(message)")
@@ -105,12 +105,14 @@ final class HostLoop {
     /// Forks a child that applies `order` to its copy of the template and then serves runs as a host
     /// of its own, over a new control channel whose other end goes to the manager. This template stays
     /// pristine: a reload that fails costs only that child.
-    private func startReload(_ order: ReloadOrder) {
+    private func startReload(_ order: ReloadOrder, id: UInt64) {
         let ends: (Int32, Int32)
         do {
             ends = try UnixSocket.pair()
         } catch {
-            return writeLog("pytestd-host: cannot start a reload: \(error)")
+            writeLog("pytestd-host: cannot start a reload: \(error)")
+            try? control.send(.reloadNotStarted(id: id, reason: "cannot start a reload: \(error)"))
+            return
         }
         warnIfMultithreaded()
         python.beforeFork()
@@ -123,9 +125,11 @@ final class HostLoop {
         python.afterForkInParent()
         close(ends.1)
         if pid > 0 {
-            try? control.send(.reloadStarted(pid: pid), descriptors: [ends.0])
+            try? control.send(.reloadStarted(pid: pid, id: id), descriptors: [ends.0])
         } else {
-            writeLog("pytestd-host: fork failed: \(PosixError("fork"))")
+            let error = PosixError("fork")
+            writeLog("pytestd-host: cannot start a reload: \(error)")
+            try? control.send(.reloadNotStarted(id: id, reason: "cannot start a reload: \(error)"))
         }
         close(ends.0)
     }

@@ -71,8 +71,13 @@ public struct RunSession {
                     return .failed(reason)
                 case .message(.superseded, _):
                     channel.close()
-                    try client.waitUntilStopped()
-                    channel = try submit()
+                    do {
+                        try client.waitUntilStopped()
+                        channel = try submit()
+                    } catch {
+                        // Nothing has run yet: plain pytest serves this run.
+                        return .fallback("the pytestd manager of another build stopped and no new one could serve (\(error))")
+                    }
                 case .message(let other, _):
                     return .failed("unexpected reply from the manager: \(other)")
                 case .endOfStream:

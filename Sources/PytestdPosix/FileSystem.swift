@@ -81,6 +81,19 @@ public enum FileSystem {
         }
     }
 
+    /// Writes all of `bytes` to `fd` (a blocking descriptor), retrying short writes; false on an error.
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
     /// Creates `path` and its missing parents (mode 0700).
     public static func makeDirectories(_ path: String) throws {
         guard !isDirectory(path) else { return }

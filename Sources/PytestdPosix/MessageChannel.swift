@@ -15,6 +15,12 @@ public final class MessageChannel {
 
     public init(fd: Int32) { self.fd = fd }
 
+    /// The largest frame the peer may send (see `FrameDecoder.maximumLength`).
+    public var maximumFrameLength: Int {
+        get { decoder.maximumLength }
+        set { decoder.maximumLength = newValue }
+    }
+
     deinit { close() }
 
     public func close() {

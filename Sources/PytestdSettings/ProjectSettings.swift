@@ -13,6 +13,8 @@ import TOMLKit
 /// patches = ["pytestd_patches"]     # directories of reload patches (default: pytestd_patches)
 /// restart_on = ["config/*.yaml"]    # files whose change always needs a clean host (globs, from the root)
 /// patch_in_place = true             # body-only edits go into the live functions (default: true)
+/// log_max_mib = 10                  # rotate the log to `<log>.1` beyond this size
+/// warmup_timeout = 300              # seconds a warm-up may take before runs go plain (0: no limit)
 /// ```
 public struct ProjectSettings: Equatable {
     public var python: String?
@@ -28,6 +30,12 @@ public struct ProjectSettings: Equatable {
     /// its module and importers, and the warm-up does not record which code ran (on Python < 3.12 that
     /// recording makes it about a third slower).
     public var patchInPlace = true
+    /// The log is rotated (to `<log>.1`) once it is larger than this.
+    public var logMaxBytes = 10 << 20
+    /// A warm-up (or reload) taking longer than this is killed, and its waiting runs go to plain
+    /// pytest: a conftest blocked on an unreachable service must not leave them waiting forever.
+    /// 0: no limit.
+    public var warmupTimeout: Double = 300
 
     public init() {}
 
@@ -76,8 +84,18 @@ public struct ProjectSettings: Equatable {
             case "patch_in_place":
                 guard let flag = value.bool else { throw invalid(key, "true or false") }
                 settings.patchInPlace = flag
+            case "log_max_mib":
+                guard let mib = value.double ?? value.int.map(Double.init), mib > 0 else {
+                    throw invalid(key, "a number of MiB > 0")
+                }
+                settings.logMaxBytes = Int(mib * Double(1 << 20))
+            case "warmup_timeout":
+                guard let seconds = value.double ?? value.int.map(Double.init), seconds >= 0 else {
+                    throw invalid(key, "a number of seconds ≥ 0")
+                }
+                settings.warmupTimeout = seconds
             default:
-                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options, patches, restart_on, patch_in_place)")
+                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options, patches, restart_on, patch_in_place, log_max_mib, warmup_timeout)")
             }
         }
         return settings

@@ -84,7 +84,7 @@ final class MessageCodingTests: XCTestCase {
         XCTAssertEqual(Message.run(randomRequest()).descriptorCount, 3)
         XCTAssertEqual(Message.startRun(id: 1, randomRequest()).descriptorCount, 3)
         XCTAssertEqual(Message.finished(.exited(0), childSeconds: 0).descriptorCount, 0)
-        XCTAssertEqual(Message.reloadStarted(pid: 1).descriptorCount, 1)
+        XCTAssertEqual(Message.reloadStarted(pid: 1, id: 1).descriptorCount, 1)
     }
 
     private func sampleMessages() -> [Message] { samples.everyCase() }

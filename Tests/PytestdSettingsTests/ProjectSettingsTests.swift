@@ -19,6 +19,8 @@ final class ProjectSettingsTests: XCTestCase {
             patches = ["tools/reload_patches"]
             restart_on = ["config/*.yaml"]
             patch_in_place = false
+            log_max_mib = 0.5
+            warmup_timeout = 30
             """, root: "/p")
         XCTAssertEqual(settings.python, "/p/.venv/bin/python")
         XCTAssertEqual(settings.preload, ["tests/unit", "tests/api"])
@@ -28,6 +30,9 @@ final class ProjectSettingsTests: XCTestCase {
         XCTAssertEqual(settings.restartOn, ["config/*.yaml"])
         XCTAssertFalse(settings.patchInPlace)
         XCTAssertTrue(ProjectSettings().patchInPlace)
+        XCTAssertEqual(settings.logMaxBytes, 512 << 10)
+        XCTAssertEqual(settings.warmupTimeout, 30)
+        XCTAssertEqual(ProjectSettings().logMaxBytes, 10 << 20)
     }
 
     func testMistakesAreNamed() {
@@ -38,6 +43,8 @@ final class ProjectSettingsTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("unknown key"), "\($0)")
         }
         XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nidle_minutes = -1\n", root: "/p"))
+        XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nlog_max_mib = 0\n", root: "/p"))
+        XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nwarmup_timeout = -1\n", root: "/p"))
         XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\npatch_in_place = \"no\"\n", root: "/p")) {
             XCTAssertTrue("\($0)".contains("patch_in_place must be true or false"), "\($0)")
         }

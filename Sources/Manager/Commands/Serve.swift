@@ -34,7 +34,7 @@ struct Serve: ParsableCommand {
         dup2(log, 2)
         chdir("/")
 
-        guard acquireLock(files) else { return }
+        guard let lock = try acquireLock(files) else { return }
         let settings: ProjectSettings
         do {
             settings = try ProjectSettings.load(root: root)
@@ -43,27 +43,30 @@ struct Serve: ParsableCommand {
             throw error
         }
         let server = try ManagerServer(
-            identity: identity, settings: settings, files: files, environment: environment, logFd: log)
+            identity: identity, settings: settings, files: files, environment: environment, logFd: log,
+            lockFd: lock)
         server.run()
     }
 
-    /// One manager per socket: the lock is held for the process's life. A manager still winding
-    /// down (superseded) holds it a little longer, so wait for it unless another one is serving.
-    private func acquireLock(_ files: ManagerFiles) -> Bool {
+    /// One manager per socket: the lock is held until the manager stops accepting (a superseded one
+    /// lets go at once, while it finishes its runs). Waits for a manager still starting, unless another
+    /// one is serving (nil: nothing to do); a lock held for long by one that never listens is an error.
+    private func acquireLock(_ files: ManagerFiles) throws -> Int32? {
         let fd = open(files.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { throw PosixError("open \(files.lock)") }
         let deadline = monotonicSeconds() + 15
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if let channel = try? UnixSocket.connect(to: files.socket) {
                 channel.close()
-                return false
+                close(fd)
+                return nil
             }
             if monotonicSeconds() > deadline {
-                ManagerLog.write("another manager holds \(files.lock); giving up")
-                return false
+                ManagerLog.write("another manager holds \(files.lock) and does not listen; giving up")
+                throw UserFacingError("another pytestd manager holds \(files.lock) and does not listen")
             }
             usleep(20_000)
         }
-        return true
+        return fd
     }
 }

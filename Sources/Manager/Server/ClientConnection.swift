@@ -25,14 +25,27 @@ final class ClientConnection {
     /// The run's invocation, whose warm run time the manager learns.
     var invocation: RunTimings.Invocation?
 
-    init(channel: MessageChannel) { self.channel = channel }
+    /// The largest request a client may send: a run's argv and environment, which the kernel limits to a
+    /// quarter of the stack limit (2 MiB by default). Beyond it the client is refused, not buffered.
+    static let maximumRequestLength = 16 << 20
+
+    init(channel: MessageChannel) {
+        self.channel = channel
+        channel.maximumFrameLength = Self.maximumRequestLength
+    }
 
     /// Writes a one-line note on the caller's terminal (only a terminal: pipes and files get
-    /// exactly what plain pytest would write).
+    /// exactly what plain pytest would write). Never waits: a terminal paused with Ctrl-S or never
+    /// read would stall the manager's one thread, so a note that does not fit now is dropped. The
+    /// terminal is opened anew for that: O_NONBLOCK on the caller's own descriptor would change it
+    /// for the caller's shell too.
     func noteOnTerminal(_ text: String) {
         guard case .queued(_, let descriptors, _) = state, isatty(descriptors[2]) == 1 else { return }
+        let terminal = open("/proc/self/fd/\(descriptors[2])", O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+        guard terminal >= 0 else { return }
+        defer { _ = Glibc.close(terminal) }
         let bytes = Array("pytestd: \(text)\n".utf8)
-        _ = bytes.withUnsafeBytes { write(descriptors[2], $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeBytes { write(terminal, $0.baseAddress, $0.count) }
     }
 
     /// Drops the caller's descriptors and the connection.

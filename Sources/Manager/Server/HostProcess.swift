@@ -35,12 +35,12 @@ final class HostProcess {
     /// Since when the warm-up is stopped (SIGSTOP) while plain runs go, and how long it was before.
     var pausedAt: Double?
     var pausedSeconds = 0.0
-    /// Reload orders sent to this (pristine) host whose reloading child has not reported yet, oldest
-    /// first, with the changes seen since (the child may have read files before or after them). Kept
+    /// Reload orders sent to this (pristine) host whose reloading child has not reported yet, by id, with the changes seen since (the child may have read files before or after them). Kept
     /// per host: a host retired with orders outstanding must not hand its children to the next one.
     var pendingReloads: [PendingReload] = []
 
     struct PendingReload {
+        var id: UInt64
         var order: ReloadOrder
         var changeSet: Int
         var changes: [String] = []

@@ -62,6 +62,9 @@ extension ManagerServer {
         }
         // A failed host is retried after any change: the change may well be the fix.
         if hostFailure != nil {
+            var what = "files"
+            if case .changed(let change)? = events.first { what = relative(change.path) }
+            ManagerLog.write("\(what) changed: trying the failed warm host again")
             hostFailure = nil
             scheduleWarm(after: Self.coalescingDelay)
         }
@@ -135,6 +138,9 @@ extension ManagerServer {
         guard !stopping else { return }
         stopping = true
         unlink(files.socket)
+        // The next manager (a new build's) may start now, while this one finishes its runs.
+        flock(lockFd, LOCK_UN)
+        close(lockFd)
     }
 
     /// Stops every host (their runs die with them), removes the socket, exits.

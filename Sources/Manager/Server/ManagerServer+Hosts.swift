@@ -47,6 +47,8 @@ extension ManagerServer {
             if !open { hostExited(host) }
         } catch {
             ManagerLog.write("host \(host.pid) sent a malformed message: \(error)")
+            // Answered as if it had exited: its waiting and running clients must not wait forever.
+            hostExited(host, because: "sent a malformed message (\(error))")
             terminate(host)
         }
     }
@@ -117,8 +119,10 @@ extension ManagerServer {
         case .hostFailed(let reason):
             hostFailed(reason: reason)
             terminate(host)
-        case .reloadStarted(let pid):
-            adoptReloadingChild(pid: pid, channel: descriptors.first, from: host)
+        case .reloadStarted(let pid, let id):
+            adoptReloadingChild(pid: pid, id: id, channel: descriptors.first, from: host)
+        case .reloadNotStarted(let id, let reason):
+            reloadNotStarted(id: id, reason: reason, on: host)
         case .runStarted(let id, let pid):
             guard let client = client(runningAs: id), !client.abandoned else {
                 kill(-pid, SIGKILL)
@@ -181,25 +185,28 @@ extension ManagerServer {
         }
     }
 
-    /// The host's control channel closed: it exited or crashed.
-    func hostExited(_ host: HostProcess) {
+    /// The host's control channel closed: it exited or crashed (or it broke the protocol, `what` says
+    /// how, and is terminated next). Every client waiting on it gets an answer.
+    func hostExited(_ host: HostProcess, because what: String = "exited unexpectedly") {
         host.channel.close()
         hosts.removeAll { $0 === host }
         if active === host { active = nil }
         if warming === host {
             warming = nil
-            if hostFailure == nil { hostFailed(reason: "pytestd-host \(host.pid) exited during warm-up; see `pytestd logs`") }
+            if hostFailure == nil { hostFailed(reason: "pytestd-host \(host.pid) \(what) during warm-up; see `pytestd logs`") }
         }
-        if reloading === host { reloadFailed(host, reason: "the reloading template \(host.pid) exited; see `pytestd logs`") }
+        if reloading === host { reloadFailed(host, reason: "the reloading template \(host.pid) \(what); see `pytestd logs`") }
         if pristine === host { pristine = nil }
         for client in clients.values {
-            if case .running(let runHost, _, _) = client.state, runHost === host {
-                refuse(client, "the warm host \(host.pid) died during the run; see `pytestd logs`")
+            if case .running(let runHost, _, let pid) = client.state, runHost === host {
+                // Its host may not be there to end it: the run must not outlive its answer.
+                if let pid { kill(-pid, SIGKILL) }
+                refuse(client, "the warm host \(host.pid) \(what) during the run; see `pytestd logs`")
             }
         }
         if host.retiredBecause == nil && host.isReady {
-            ManagerLog.write("host \(host.pid) exited unexpectedly")
-            lastRetirement = "host \(host.pid) exited unexpectedly"
+            ManagerLog.write("host \(host.pid) \(what)")
+            lastRetirement = "host \(host.pid) \(what)"
             scheduleWarm(after: 0)
         }
     }
@@ -257,8 +264,10 @@ extension ManagerServer {
         if let host = reloading { abandonReload(host, because: "a newer change arrived") }
         abandonPendingReloads()
         do {
-            try base.channel.send(.reload(order))
-            base.pendingReloads.append(HostProcess.PendingReload(order: order, changeSet: changeSets))
+            let id = nextReloadId
+            nextReloadId += 1
+            try base.channel.send(.reload(order, id: id))
+            base.pendingReloads.append(HostProcess.PendingReload(id: id, order: order, changeSet: changeSets))
             ManagerLog.write("reloading \(order.steps.map { $0.joined(separator: "+") }) evicting \(order.evict)")
         } catch {
             lastFallback = "cannot reach the pristine host: \(error)"
@@ -266,9 +275,9 @@ extension ManagerServer {
         }
     }
 
-    /// A reloading child reports in the order its base host was asked for reloads.
-    func adoptReloadingChild(pid: pid_t, channel fd: Int32?, from base: HostProcess) {
-        let pending = base.pendingReloads.isEmpty ? nil : base.pendingReloads.removeFirst()
+    /// A reloading child reports with its order's id (a reload that never started shifts nothing).
+    func adoptReloadingChild(pid: pid_t, id: UInt64, channel fd: Int32?, from base: HostProcess) {
+        let pending = base.pendingReloads.firstIndex { $0.id == id }.map { base.pendingReloads.remove(at: $0) }
         guard let fd, let pending, !pending.abandoned, base === pristine else {
             if let fd { close(fd) }
             kill(pid, SIGKILL)
@@ -283,6 +292,17 @@ extension ManagerServer {
         host.changesWhileWarming = pending.changes
         hosts.append(host)
         reloading = host
+    }
+
+    /// The base host could not fork the reload: the clean host serves its change set.
+    func reloadNotStarted(id: UInt64, reason: String, on base: HostProcess) {
+        guard let index = base.pendingReloads.firstIndex(where: { $0.id == id }) else { return }
+        let pending = base.pendingReloads.remove(at: index)
+        ManagerLog.write("reload \(id) not started: \(reason)")
+        guard !pending.abandoned else { return }
+        lastFallback = reason
+        lastFallbackChangeSet = pending.changeSet
+        reconsiderQueued()
     }
 
     func reloadFailed(_ host: HostProcess, reason: String) {
@@ -305,6 +325,26 @@ extension ManagerServer {
     func abandonReload(_ host: HostProcess, because reason: String) {
         host.retiredBecause = reason
         terminate(host)
+    }
+
+    /// A warm-up or reload stuck past `warmup_timeout` (a conftest waiting on an unreachable service):
+    /// the host is killed and its waiting runs go to plain pytest, saying why; so do later runs, until
+    /// a change or `pytestd restart` tries again.
+    func checkWarmupTimeout() {
+        let limit = settings.warmupTimeout
+        guard limit > 0 else { return }
+        let now = monotonicSeconds()
+        let seconds = limit == limit.rounded() ? "\(Int(limit))" : String(format2: limit)
+        let hint = "killed it; raise `warmup_timeout` in [tool.pytestd] if it needs longer, see `pytestd logs`"
+        if let host = warming, host.warmingSeconds(at: now) > limit {
+            kill(host.pid, SIGKILL)
+            hostFailed(reason: "the warm-up did not finish within \(seconds) s (pytestd-host \(host.pid): an import or conftest blocking?); \(hint)")
+            terminate(host)
+        }
+        if let host = reloading, now - host.startedAt > limit {
+            kill(host.pid, SIGKILL)
+            reloadFailed(host, reason: "the reload did not finish within \(seconds) s (pytestd-host \(host.pid)); \(hint)")
+        }
     }
 
     /// How long a clean warm-up took last time.

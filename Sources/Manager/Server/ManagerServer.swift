@@ -18,6 +18,8 @@ final class ManagerServer {
     /// environment of the last run that needed a template of its own.
     var templateEnvironment: [Bytes]
     let logFd: Int32
+    /// Held (flock) while this manager accepts runs: one manager per socket.
+    let lockFd: Int32
     let listener: Int32
     let watcher: SourceWatcher
     let signals: Int32
@@ -62,6 +64,11 @@ final class ManagerServer {
     var coldServing: ColdServing?
     var clients: [Int32: ClientConnection] = [:]
     var nextRunId: UInt64 = 1
+    var nextReloadId: UInt64 = 1
+    /// Kept open to be closed when the descriptors run out: room to accept and refuse a connection.
+    var spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    var outOfDescriptors = false
+    var acceptPausedUntil = 0.0
     var generation = 0
     var lastRetirement: String?
     /// How long proving the active template fresh took before the last run, and how many stats.
@@ -79,12 +86,13 @@ final class ManagerServer {
 
     static let coalescingDelay = 0.05
 
-    init(identity: ProjectIdentity, settings: ProjectSettings, files: ManagerFiles, environment: [Bytes], logFd: Int32) throws {
+    init(identity: ProjectIdentity, settings: ProjectSettings, files: ManagerFiles, environment: [Bytes], logFd: Int32, lockFd: Int32) throws {
         self.identity = identity
         self.settings = settings
         self.files = files
         templateEnvironment = HostProcess.templateEnvironment(from: environment)
         self.logFd = logFd
+        self.lockFd = lockFd
         learned = LearnedWarmSet(identity: identity, warmSetFile: files.warmSet)
         installation = try Installation.locate()
         locations = SourceLocations(root: identity.root.path, installed: [installation.pythonPackageDirectory])
@@ -130,8 +138,9 @@ final class ManagerServer {
     func run() -> Never {
         if unavailable == nil { startHost() }
         while true {
+            let accepting = monotonicSeconds() >= acceptPausedUntil
             var fds = [
-                pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: accepting ? listener : -1, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: watcher.fd, events: Int16(POLLIN), revents: 0),
             ]
@@ -155,16 +164,50 @@ final class ManagerServer {
                 startHost()
             }
             checkIdle()
+            checkWarmupTimeout()
+            ManagerLog.rotate(logFd, path: files.log, above: settings.logMaxBytes)
         }
     }
 
     // MARK: Clients
 
     func acceptClients() {
-        while let channel = try? UnixSocket.accept(from: listener) {
+        while true {
+            let accepted: MessageChannel?
+            do {
+                accepted = try UnixSocket.accept(from: listener)
+            } catch let error as PosixError where [EMFILE, ENFILE].contains(error.code) {
+                return refuseForWantOfDescriptors(error)
+            } catch {
+                return
+            }
+            outOfDescriptors = false
+            guard let channel = accepted else { continue }  // another uid's
             channel.setNonBlocking()
             clients[channel.fd] = ClientConnection(channel: channel)
             lastActivity = monotonicSeconds()
+        }
+    }
+
+    /// Out of descriptors, a waiting connection would keep the listener readable and the loop busy:
+    /// the spare descriptor makes room to accept each one and send it to plain pytest.
+    func refuseForWantOfDescriptors(_ error: PosixError) {
+        if !outOfDescriptors {
+            outOfDescriptors = true
+            ManagerLog.write("out of file descriptors (\(error)); runs go to plain pytest until some are free")
+        }
+        while spareDescriptor >= 0 {
+            close(spareDescriptor)
+            let channel = try? UnixSocket.accept(from: listener)
+            spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            guard let channel else { break }
+            try? channel.send(.fallback(reason: "the pytestd manager is out of file descriptors"))
+            channel.close()
+        }
+        // Not even the spare could be had back: stop polling the listener for a moment instead.
+        if spareDescriptor < 0 {
+            spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            acceptPausedUntil = monotonicSeconds() + 0.5
         }
     }
 
@@ -193,7 +236,10 @@ final class ManagerServer {
             client.state = .queued(request, descriptors: descriptors, since: monotonicSeconds())
             client.invocation = RunTimings.Invocation(argv: request.argv, workingDirectory: request.workingDirectory)
             if request.managerIdentity != buildIdentity { return supersede(client) }
-            if stopping { return refuse(client, "the manager is stopping") }
+            if stopping {
+                client.reply(.fallback(reason: "the pytestd manager is stopping"))
+                return drop(client)
+            }
             let argv = request.argv.map { String(decoding: $0, as: UTF8.self) }
             if BypassRule.routedOption(in: argv, extra: settings.bypassOptions) != nil {
                 client.reply(.bypass)

@@ -51,9 +51,10 @@ final class SourceWatcher {
             || FileSystem.exists(ProjectRoot.join(path, "pyvenv.cfg"))
     }
 
-    /// Files that tools write as a side effect of running: bytecode and pytest's cache.
+    /// Files that tools write as a side effect of running: bytecode and pytest's cache (made as a
+    /// `pytest-cache-files-*` directory, then renamed).
     static func isNoise(_ name: String) -> Bool {
-        name == "__pycache__" || name == ".pytest_cache" || name.hasSuffix(".pyc")
+        name == "__pycache__" || name == ".pytest_cache" || name.hasSuffix(".pyc") || name.hasPrefix("pytest-cache-files-")
     }
 
     /// Watches `directory` and, if `recursive`, every directory below it that is not ignored.

@@ -8,6 +8,8 @@ public struct FrameDecoder {
 
     private var buffer: Bytes = []
     private var start = 0
+    /// The largest frame this stream may send: what it can make the reader buffer.
+    public var maximumLength = FrameDecoder.maximumFrameLength
 
     public init() {}
 
@@ -27,7 +29,7 @@ public struct FrameDecoder {
         guard available >= 4 else { return nil }
         var reader = WireReader(Bytes(buffer[start..<start + 4]))
         let length = Int(try reader.readUInt32())
-        guard length <= Self.maximumFrameLength else { throw WireError.oversizedFrame(length: length) }
+        guard length <= maximumLength else { throw WireError.oversizedFrame(length: length, limit: maximumLength) }
         guard available - 4 >= length else { return nil }
         let payload = Bytes(buffer[start + 4..<start + 4 + length])
         start += 4 + length

@@ -38,7 +38,8 @@ public enum Message: Equatable, Sendable {
     /// Fork a run child for this request; carries the caller's three descriptors.
     case startRun(id: UInt64, RunRequest)
     /// Fork a child that applies this plan to a copy of the template and then serves runs itself.
-    case reload(ReloadOrder)
+    /// `id` pairs the child's `reloadStarted` (or `reloadNotStarted`) with this order.
+    case reload(ReloadOrder, id: UInt64)
 
     // Host → manager.
     /// The host dies with the manager from now on, even while stopped: the warm-up may be paused.
@@ -49,7 +50,7 @@ public enum Message: Equatable, Sendable {
     case hostFailed(reason: String)
     /// The reloading child exists; carries the manager's end of its own control channel. It reports
     /// `hostReady` or `hostFailed` there, like a newly started host.
-    case reloadStarted(pid: Int32)
+    case reloadStarted(pid: Int32, id: UInt64)
     case runStarted(id: UInt64, pid: Int32)
     case runFinished(id: UInt64, RunOutcome, childSeconds: Double)
     /// The run child failed before its first test in a way a fresh process might not (configure-once
@@ -59,6 +60,8 @@ public enum Message: Equatable, Sendable {
     /// After `runFinished`: what the run imported that its template lacked (the manager learns the
     /// project's warm set from it).
     case runImported(RunImports)
+    /// The reload `id` could not fork its child (socket pair or fork failed): nothing will report for it.
+    case reloadNotStarted(id: UInt64, reason: String)
 
     // Manager → CLI.
     /// The answer to `ControlCommand.statusDocument`: `pytestd status --json`, already encoded.

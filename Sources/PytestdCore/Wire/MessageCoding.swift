@@ -4,6 +4,7 @@ extension Message {
         case runPlain, plainFinished
         case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted, runDeclined, runImported
         case warmupStarted
+        case reloadNotStarted
         case statusDocument = 40
     }
 
@@ -46,7 +47,7 @@ extension Message {
             w.write(Tag.startRun.rawValue)
             w.write(id)
             w.write(request)
-        case .reload(let order):
+        case .reload(let order, let id):
             w.write(Tag.reload.rawValue)
             w.write(UInt32(order.steps.count))
             for step in order.steps { w.write(step) }
@@ -55,9 +56,11 @@ extension Message {
             w.write(UInt32(order.causes.count))
             for causes in order.causes { w.write(causes) }
             w.write(order.conftests)
-        case .reloadStarted(let pid):
+            w.write(id)
+        case .reloadStarted(let pid, let id):
             w.write(Tag.reloadStarted.rawValue)
             w.write(pid)
+            w.write(id)
         case .hostReady(let report):
             w.write(Tag.hostReady.rawValue)
             w.write(report.pythonVersion)
@@ -105,6 +108,10 @@ extension Message {
             w.write(imports.imported)
             w.write(imports.testModules)
             w.write(imports.referenced)
+        case .reloadNotStarted(let id, let reason):
+            w.write(Tag.reloadNotStarted.rawValue)
+            w.write(id)
+            w.write(reason)
         case .statusDocument(let json):
             w.write(Tag.statusDocument.rawValue)
             w.write(json)
@@ -167,10 +174,12 @@ extension Message {
             let (evict, changed) = (try r.readStringList(), try r.readStringList())
             var causes: [[String]] = []
             for _ in 0..<Int(try r.readUInt32()) { causes.append(try r.readStringList()) }
-            self = .reload(ReloadOrder(steps: steps, evict: evict, changed: changed, causes: causes,
-                                       conftests: try r.readStringList()))
+            let order = ReloadOrder(steps: steps, evict: evict, changed: changed, causes: causes,
+                                    conftests: try r.readStringList())
+            self = .reload(order, id: try r.readUInt64())
         case .reloadStarted:
-            self = .reloadStarted(pid: try r.readInt32())
+            let pid = try r.readInt32()
+            self = .reloadStarted(pid: pid, id: try r.readUInt64())
         case .hostFailed:
             self = .hostFailed(reason: try r.readString())
         case .runStarted:
@@ -191,6 +200,9 @@ extension Message {
         case .runImported:
             self = .runImported(RunImports(
                 imported: try r.readStringList(), testModules: try r.readStringList(), referenced: try r.readStringList()))
+        case .reloadNotStarted:
+            let id = try r.readUInt64()
+            self = .reloadNotStarted(id: id, reason: try r.readString())
         case .statusDocument:
             self = .statusDocument(json: try r.readString())
         }

@@ -7,7 +7,7 @@ public typealias Bytes = [UInt8]
 public enum WireError: Error, Equatable, CustomStringConvertible {
     case truncated
     case unknownMessage(tag: UInt8)
-    case oversizedFrame(length: Int)
+    case oversizedFrame(length: Int, limit: Int)
     case invalidValue(String)
     case trailingBytes(count: Int)
 
@@ -15,7 +15,7 @@ public enum WireError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .truncated: return "message ends early"
         case .unknownMessage(let tag): return "unknown message type \(tag)"
-        case .oversizedFrame(let length): return "frame of \(length) bytes exceeds the limit"
+        case .oversizedFrame(let length, let limit): return "a frame of \(length) bytes is too large (the limit is \(limit) bytes)"
         case .invalidValue(let what): return "invalid value: \(what)"
         case .trailingBytes(let count): return "\(count) unexpected bytes after the message"
         }
