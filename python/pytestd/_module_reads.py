@@ -27,16 +27,22 @@ class ModuleReads:
         self.reads: Dict[str, Dict[str, Set[str]]] = {}
         # Source files whose module body executed while recording: a module outside it has no record.
         self.executed: Set[str] = set()
+        # Modules read through the recording class from their import to the end: reads of any other
+        # module (one that replaced its class or itself) may be missing.
+        self.watched: Set[str] = set()
         self._excluded = ()
 
     def start(self) -> None:
-        self._excluded = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+        # The interpreter's own libraries and site-packages, and pytestd itself: never reloaded.
+        self._excluded = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                                              os.path.dirname(__file__))})
         self.active = True
         for module in list(sys.modules.values()):
             self.watch(module)
 
     def stop(self) -> None:
         self.active = False
+        self.watched = {name for name in self.watched if type(sys.modules.get(name)) is _ReadingModule}
         for module in list(sys.modules.values()):
             if type(module) is _ReadingModule:
                 module.__class__ = types.ModuleType
@@ -44,11 +50,16 @@ class ModuleReads:
     def watch(self, module) -> None:
         """Reads of ``module`` are recorded from now on, if it is a plain module of project code."""
         if self.active and type(module) is types.ModuleType and self._is_project(getattr(module, "__file__", None)):
+            self.watched.add(module.__name__)
             module.__class__ = _ReadingModule
 
     def saw_exec(self, code: types.CodeType) -> None:
         if self.active and code.co_name == "<module>":
             self.executed.add(code.co_filename)
+
+    def complete_for(self, name: str) -> bool:
+        """Whether every read of module ``name`` during the template's imports was recorded."""
+        return name in self.watched
 
     def of(self, module: types.ModuleType) -> Optional[Dict[str, Set[str]]]:
         """What ``module``'s body read from other modules, or None when it did not run while recording."""
@@ -76,9 +87,13 @@ def _importer(frame) -> Optional[str]:
     return None
 
 
+# What the import system reads of every module it meets; set up once, never changed by a reload.
+_IMPORT_SYSTEM = frozenset({"__spec__", "__path__", "__name__", "__loader__", "__file__", "__package__"})
+
+
 class _ReadingModule(types.ModuleType):
     def __getattribute__(self, attribute):
-        if template.active:
+        if template.active and attribute not in _IMPORT_SYSTEM:
             template._record(types.ModuleType.__getattribute__(self, "__name__"), attribute)
         return super().__getattribute__(attribute)
 

@@ -180,7 +180,7 @@ def _reads_changed(module: types.ModuleType, outcomes: Dict[str, "_identity.Outc
     """Whether ``module``'s body, as it ran in the template, read something the reload changed (or
     nobody recorded what it read)."""
     reads = _module_reads.template.of(module)
-    if reads is None:
+    if reads is None or not all(map(_module_reads.template.complete_for, outcomes)):
         return True
     return any(source in outcomes and outcomes[source].affects(names) for source, names in reads.items())
 
