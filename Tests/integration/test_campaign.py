@@ -1,0 +1,384 @@
+"""The fault and load campaign (issue 10): kill -9 of every process at every stage, hostile runtime
+directories, a moved project, a deleted interpreter, protocol fuzz and load. After each fault: the
+run in flight ends with an answer (never a hang, never a wrong pass), no process or descriptor leaks,
+and the next run equals plain pytest's."""
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import harness as H
+from conftest import PYPROJECT, assert_same_run
+
+pytestmark = pytest.mark.usefixtures("needs_daemon")
+
+
+def campaign_files(hold: Path) -> dict:
+    """`mod` waits while `hold` exists: a warm-up or a reload that lasts as long as the test wants."""
+    return {
+        "pyproject.toml": PYPROJECT,
+        "conftest.py": "import mod  # noqa: F401\n",
+        "src/mod.py": mod_source(hold, 1),
+        "tests/test_mod.py": '''
+            import os, time
+            from pathlib import Path
+            import pytest
+            import mod
+
+            def test_value():
+                print("TOKEN", os.environ.get("RUN_TOKEN", "-"))
+                assert mod.VALUE == 1
+
+            def test_fails_on_purpose():
+                assert mod.VALUE == 0
+
+            def test_waits_for_release():
+                if "STARTED_FILE" not in os.environ:
+                    pytest.skip("started by the harness only")
+                Path(os.environ["STARTED_FILE"]).write_text(str(os.getpid()))
+                release = Path(os.environ["RELEASE_FILE"])
+                deadline = time.monotonic() + 60
+                while not release.exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert release.read_text() == "pass"
+        ''',
+    }
+
+
+def mod_source(hold: Path, value: int) -> str:
+    return (f"import time\nfrom pathlib import Path\n_deadline = time.monotonic() + 60\n"
+            f"while Path({str(hold)!r}).exists() and time.monotonic() < _deadline:\n    time.sleep(0.05)\n"
+            f"VALUE = {value}\n")
+
+
+EXPECTED = "1 failed, 1 passed, 1 skipped"
+
+
+# ------------------------------------------------------------------------------ processes and fds
+
+def _stat(pid):
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rfind(")") + 2:].split()
+    return fields[0], int(fields[1])  # state, ppid
+
+
+def descendants(pid) -> dict:
+    """Every process below `pid`: pid -> state."""
+    parents = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit() and (s := _stat(int(d))):
+            parents[int(d)] = s
+    found, frontier = {}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (state, ppid) in parents.items():
+            if ppid == parent and child not in found:
+                found[child] = state
+                frontier.append(child)
+    return found
+
+
+def fd_count(pid) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def project_processes(proj) -> dict:
+    """Live pytestd processes of this project (manager, hosts, runs): pid -> command line."""
+    return H.processes_mentioning(str(proj.root))
+
+
+def status_json(proj) -> dict:
+    import json
+    r = proj.cli("status", "--json")
+    assert r.rc == 0, r.describe()
+    return json.loads(r.out)
+
+
+def settled(proj, timeout=60) -> dict:
+    """The status once the manager is ready with nothing warming, reloading or running."""
+    def ready():
+        d = status_json(proj)
+        quiet = d["state"] == "ready" and d.get("runs_in_flight") == 0
+        return d if quiet and "warming_host_pid" not in d and "reloading_host_pid" not in d else None
+    document = H.wait_for(ready, timeout, 0.1)
+    assert document, f"the manager never settled: {status_json(proj)}"
+    return document
+
+
+def serving_pids(document) -> set:
+    """The manager's hosts that status names (what may legitimately live below it)."""
+    return {document["host"]["pid"]} | {p for k, p in document.items() if k.endswith("_host_pid")}
+
+
+class Baseline:
+    """The manager's descriptors per live host once settled: later states must come back to it."""
+
+    def __init__(self, proj):
+        document = settled(proj)
+        manager = document["pid"]
+        self.per_manager = fd_count(manager) - len(descendants(manager))
+
+    def check(self, proj, dead=()):
+        gone = H.wait_gone(list(dead), 15)
+        assert not gone, f"killed or orphaned processes still run: {[(p, H.proc_info(p)) for p in gone]}"
+        document = settled(proj)
+        manager = document["pid"]
+
+        def clean():
+            below = descendants(manager)
+            extra = {p: H.proc_info(p) for p in below if p not in serving_pids(document)}
+            zombies = [p for p, state in below.items() if state == "Z"]
+            fds = fd_count(manager) - len(below)
+            return (not extra and not zombies and fds <= self.per_manager), (extra, zombies, fds)
+        ok = H.wait_for(lambda: clean()[0], 10)
+        assert ok, f"leaks below manager {manager} (extra processes, zombies, fds vs {self.per_manager}): {clean()[1]}"
+        others = {p: c for p, c in project_processes(proj).items() if p != manager and p not in descendants(manager)}
+        assert not others, f"processes of the project outside the manager's tree: {others}"
+
+
+# ------------------------------------------------------------------------------ the next run
+
+def next_run_is_right(pair, token="next"):
+    plain, daemon = pair.run_both("-q", "-s", env_extra={"RUN_TOKEN": token}, timeout=90)
+    assert_same_run(plain, daemon, pair.p.root, pair.d.root)
+    assert daemon.rc == 1 and H.summary_line(daemon.out) == EXPECTED and f"TOKEN {token}" in daemon.out, daemon.describe()
+
+
+def answered(running, timeout=90) -> H.Result:
+    """The run in flight ends, and never with a wrong pass: its true outcome is exit 1."""
+    r = running.finish(timeout=timeout)
+    assert r.rc != 0, f"a run in flight during a fault reported success\n{r.describe()}"
+    if r.rc == 1:
+        assert "failed" in r.out, r.describe()
+    elif r.rc > 0:
+        assert r.err.strip(), f"exit {r.rc} without a word on stderr\n{r.describe()}"
+    return r
+
+
+# ------------------------------------------------------------------------------ kill -9 at each stage
+
+@pytest.fixture
+def campaign(ctx):
+    hold = ctx.workdir / f"hold-{time.monotonic_ns()}"
+    pair = ctx.pair(campaign_files(hold), label="campaign")
+    pair.hold = hold
+    yield pair
+    hold.unlink(missing_ok=True)
+
+
+def _held(pair):
+    pair.hold.write_text("")
+
+
+def _release(pair):
+    pair.hold.unlink(missing_ok=True)
+
+
+def _start_full_run(pair):
+    return pair.d.start("-q", env_extra={"RUN_TOKEN": "inflight"})
+
+
+def _start_waiting_run(pair):
+    started = pair.d.ctx.workdir / f"started-{time.monotonic_ns()}"
+    release = pair.d.ctx.workdir / f"release-{time.monotonic_ns()}"
+    running = pair.d.start("-q", "tests/test_mod.py::test_waits_for_release",
+                           env_extra={"STARTED_FILE": started, "RELEASE_FILE": release})
+    assert H.wait_for(lambda: started.exists() and started.read_text(), 60), running.output_so_far()
+    return running, int(started.read_text()), release
+
+
+def _warm(pair):
+    next_run_is_right(pair, "warm")
+    return Baseline(pair.d)
+
+
+def _manager_pid(proj, timeout=30):
+    def find():
+        for pid, cmd in project_processes(proj).items():
+            try:
+                if os.path.basename(os.readlink(f"/proc/{pid}/exe")) == "pytestd":
+                    return pid
+            except OSError:
+                pass
+        return None
+    pid = H.wait_for(find, timeout, 0.01)
+    assert pid, "no manager started"
+    return pid
+
+
+def _warming_host(proj):
+    document = H.wait_for(lambda: (d := status_json(proj)).get("warming_host_pid") and d, 30)
+    assert document, status_json(proj)
+    return document["warming_host_pid"]
+
+
+def _reloading(pair, value=1):
+    """Holds the next import of `mod`, edits it, and returns the reloading child's pid (and the base's)."""
+    _held(pair)
+    # A new top-level statement: the module executes again (and waits), it is not patched in place.
+    pair.d.write("src/mod.py", mod_source(pair.hold, value) + f"EDIT = {time.monotonic_ns()}\n")
+    document = H.wait_for(lambda: (d := status_json(pair.d)).get("reloading_host_pid") and d, 30)
+    assert document, f"no reload started: {status_json(pair.d)}"
+    return document["reloading_host_pid"], document
+
+
+def test_kill_the_shim_at_start_up(campaign):
+    running = _start_full_run(campaign)
+    time.sleep(0.02)
+    running.proc.kill()
+    running.proc.wait(5)
+    manager = _manager_pid(campaign.d)
+    assert H.wait_for(lambda: status_json(campaign.d)["state"] == "ready", 60)
+    baseline = Baseline(campaign.d)
+    next_run_is_right(campaign)
+    baseline.check(campaign.d)
+    assert status_json(campaign.d)["pid"] == manager
+
+
+def test_kill_the_shim_during_the_warm_up(campaign):
+    _held(campaign)
+    running = _start_full_run(campaign)
+    _warming_host(campaign.d)
+    running.proc.kill()
+    running.proc.wait(5)
+    _release(campaign)
+    baseline = Baseline(campaign.d)
+    next_run_is_right(campaign)
+    baseline.check(campaign.d)
+
+
+def test_kill_the_shim_mid_run(campaign):
+    baseline = _warm(campaign)
+    running, run_pid, _ = _start_waiting_run(campaign)
+    running.proc.kill()
+    running.proc.wait(5)
+    baseline.check(campaign.d, dead=[run_pid])
+    next_run_is_right(campaign)
+
+
+def test_kill_the_shim_mid_reload(campaign):
+    baseline = _warm(campaign)
+    _reloading(campaign)
+    running = _start_full_run(campaign)
+    time.sleep(0.5)
+    running.proc.kill()
+    running.proc.wait(5)
+    _release(campaign)
+    next_run_is_right(campaign)
+    baseline.check(campaign.d)
+
+
+def test_kill_the_run_child_mid_run(campaign):
+    baseline = _warm(campaign)
+    running, run_pid, _ = _start_waiting_run(campaign)
+    os.kill(run_pid, signal.SIGKILL)
+    r = answered(running)
+    assert r.rc == -signal.SIGKILL, r.describe()  # the shim dies as its run did
+    baseline.check(campaign.d, dead=[run_pid])
+    next_run_is_right(campaign)
+
+
+def test_kill_the_host_during_the_warm_up(campaign):
+    _held(campaign)
+    running = _start_full_run(campaign)
+    host = _warming_host(campaign.d)
+    os.kill(host, signal.SIGKILL)
+    _release(campaign)
+    r = answered(running)
+    assert "exited unexpectedly during warm-up" in r.err, r.describe()
+    # A host that dies warming is taken for one that would die again: runs go to plain pytest, right,
+    # until a change or `pytestd restart` tries again; nothing is left below the manager meanwhile.
+    next_run_is_right(campaign)
+    manager = status_json(campaign.d)["pid"]
+    assert not H.wait_gone([host], 10) and not descendants(manager), descendants(manager)
+    assert campaign.d.cli("restart").rc == 0
+    baseline = Baseline(campaign.d)
+    next_run_is_right(campaign)
+    baseline.check(campaign.d)
+
+
+def test_kill_the_host_mid_run(campaign):
+    baseline = _warm(campaign)
+    host = status_json(campaign.d)["host"]["pid"]
+    running, run_pid, _ = _start_waiting_run(campaign)
+    os.kill(host, signal.SIGKILL)
+    answered(running)
+    baseline.check(campaign.d, dead=[host, run_pid])
+    next_run_is_right(campaign)
+
+
+def test_kill_the_host_mid_reload(campaign):
+    baseline = _warm(campaign)
+    child, document = _reloading(campaign)
+    base = document.get("host", {}).get("pid") or document["pid"]
+    running = _start_full_run(campaign)
+    os.kill(base, signal.SIGKILL)
+    _release(campaign)
+    answered(running)
+    next_run_is_right(campaign)
+    baseline.check(campaign.d, dead=[base])
+
+
+def test_kill_the_reload_child_mid_reload(campaign):
+    baseline = _warm(campaign)
+    child, _ = _reloading(campaign)
+    running = _start_full_run(campaign)
+    os.kill(child, signal.SIGKILL)
+    _release(campaign)
+    answered(running)
+    next_run_is_right(campaign)
+    baseline.check(campaign.d, dead=[child])
+
+
+def _kill_manager_and_check(campaign, baseline, running=None):
+    before = set(project_processes(campaign.d))
+    manager = _manager_pid(campaign.d)
+    os.kill(manager, signal.SIGKILL)
+    if running is not None:
+        answered(running)
+    _release(campaign)
+    gone = H.wait_gone(list(before), 15)
+    assert not gone, f"outlived their SIGKILLed manager: {[(p, H.proc_info(p)) for p in gone]}"
+    next_run_is_right(campaign)  # a new manager, past the stale socket
+    assert status_json(campaign.d)["pid"] != manager
+    (baseline or Baseline(campaign.d)).check(campaign.d)
+
+
+def test_kill_the_manager_at_start_up(campaign):
+    _held(campaign)
+    running = _start_full_run(campaign)
+    _manager_pid(campaign.d)
+    _kill_manager_and_check(campaign, None, running)
+
+
+def test_kill_the_manager_during_the_warm_up(campaign):
+    _held(campaign)
+    running = _start_full_run(campaign)
+    _warming_host(campaign.d)
+    _kill_manager_and_check(campaign, None, running)
+
+
+def test_kill_the_manager_mid_run(campaign):
+    baseline = _warm(campaign)
+    running, run_pid, _ = _start_waiting_run(campaign)
+    _kill_manager_and_check(campaign, baseline, running)
+    assert not H.pid_alive(run_pid)
+
+
+def test_kill_the_manager_mid_reload(campaign):
+    baseline = _warm(campaign)
+    _reloading(campaign)
+    running = _start_full_run(campaign)
+    _kill_manager_and_check(campaign, baseline, running)
