@@ -382,3 +382,177 @@ def test_kill_the_manager_mid_reload(campaign):
     _reloading(campaign)
     running = _start_full_run(campaign)
     _kill_manager_and_check(campaign, baseline, running)
+
+
+# ------------------------------------------------------------------------------ protocol fuzz
+
+VERSION = struct.pack("<I", 4)
+TAG_CONTROL = 3
+
+
+def _frame(payload: bytes) -> bytes:
+    return struct.pack("<I", len(payload)) + payload
+
+
+def _status_frame(identity: bytes = b"fuzz") -> bytes:
+    return _frame(VERSION + bytes([TAG_CONTROL, 4]) + struct.pack("<I", len(identity)) + identity)
+
+
+def _fuzz_frames(rng: random.Random, count: int):
+    """Random payloads past the version header (any tag but `control`, which may legitimately stop the
+    manager), mutated status frames (never their command byte), lengths beyond the limit, truncations."""
+    seed = _status_frame()
+    for i in range(count):
+        kind = i % 5
+        if kind == 0:
+            tag = rng.choice([t for t in range(256) if t != TAG_CONTROL])
+            yield _frame(VERSION + bytes([tag]) + rng.randbytes(rng.randrange(0, 300)))
+        elif kind == 1:
+            frame = bytearray(seed)
+            for _ in range(rng.randrange(1, 6)):
+                position = rng.choice([p for p in range(len(frame)) if p != 9])  # 9: the control command
+                frame[position] = rng.randrange(256)
+            yield bytes(frame)
+        elif kind == 2:
+            yield struct.pack("<I", rng.choice([0xFFFFFFFF, (16 << 20) + 1, 1 << 30])) + rng.randbytes(64)
+        elif kind == 3:
+            yield seed[:rng.randrange(1, len(seed))]
+        else:
+            yield _frame(VERSION + bytes([1]) + rng.randbytes(rng.randrange(0, 2000)))  # a run without fds
+
+
+def _exchange(path: str, data: bytes, wait: float) -> bytes:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(wait)
+        s.connect(path)
+        try:
+            s.sendall(data)
+            if wait:
+                return s.recv(65536)
+        except (socket.timeout, ConnectionResetError, BrokenPipeError):
+            pass
+    return b""
+
+
+def test_protocol_fuzz_on_the_client_socket(campaign):
+    baseline = _warm(campaign)
+    document = status_json(campaign.d)
+    manager, path = document["pid"], document["socket"]
+    rng = random.Random(10)
+    answers = 0
+    for i, frame in enumerate(_fuzz_frames(rng, 400)):
+        answers += bool(_exchange(path, frame, 0.3 if i % 10 == 0 else 0))
+    assert H.pid_alive(manager), "the manager died of fuzz"
+    assert answers > 0, "no fuzzed frame was ever answered"
+    next_run_is_right(campaign, "after-fuzz")
+    assert status_json(campaign.d)["pid"] == manager
+    baseline.check(campaign.d)
+
+
+def test_a_slow_writer_does_not_hold_up_other_runs(campaign):
+    baseline = _warm(campaign)
+    document = status_json(campaign.d)
+    frame = _status_frame()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(document["socket"])
+        started = time.monotonic()
+        for byte in frame[:5]:  # one byte a second, a run served meanwhile
+            s.sendall(bytes([byte]))
+            if byte == frame[2]:
+                quick = campaign.d.pytest("-q", "tests/test_mod.py::test_value", timeout=30)
+                assert quick.rc == 0, quick.describe()
+            time.sleep(1)
+        assert time.monotonic() - started >= 4
+        s.sendall(frame[5:])
+        reply = s.recv(65536)
+    assert reply, "the slow writer got no answer"
+    next_run_is_right(campaign, "after-slow")
+    assert status_json(campaign.d)["pid"] == document["pid"]
+    baseline.check(campaign.d)
+
+
+# ------------------------------------------------------------------------------ load
+
+LOAD_FILES = {
+    "pyproject.toml": PYPROJECT,
+    "src/ident.py": "PROJECT = {name!r}\n",
+    "tests/test_load.py": '''
+        import os, time
+        import ident
+
+        def test_token():
+            time.sleep(0.2)  # runs overlap
+            print("TOKEN", ident.PROJECT, os.environ["RUN_TOKEN"])
+            assert ident.PROJECT == os.environ["EXPECT_PROJECT"]
+
+        def test_fails_when_asked():
+            assert os.environ.get("FAIL") != "1"
+    ''',
+}
+
+
+def _load_project(ctx, name):
+    files = dict(LOAD_FILES)
+    files["src/ident.py"] = files["src/ident.py"].format(name=name)
+    return ctx.project(files, label=f"load{name}")
+
+
+def _concurrent_runs(jobs):
+    """Starts every (project, token, fail) at once; returns (job, result, seconds) per job."""
+    barrier = threading.Barrier(len(jobs))
+    results = [None] * len(jobs)
+
+    def one(i, proj, token, fail):
+        barrier.wait()
+        started = time.monotonic()
+        r = proj.pytest("-q", "-s", env_extra={"RUN_TOKEN": token, "EXPECT_PROJECT": proj.root.parent.name.split("-", 1)[1][4:],
+                                               "FAIL": "1" if fail else "0"}, timeout=120)
+        results[i] = (r, time.monotonic() - started)
+    threads = [threading.Thread(target=one, args=(i, *job)) for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(150)
+    assert all(r is not None for r in results), "a run under load never ended"
+    return [(job, *result) for job, result in zip(jobs, results)]
+
+
+def _check_load(outcomes):
+    tokens = [token for (_, token, _), _, _ in outcomes]
+    for (proj, token, fail), r, _ in outcomes:
+        assert r.rc == (1 if fail else 0), r.describe()
+        assert H.summary_line(r.out) == ("1 failed, 1 passed" if fail else "2 passed"), r.describe()
+        name = proj.root.parent.name.split("-", 1)[1][4:]
+        printed = [line for line in r.out.splitlines() if "TOKEN" in line]
+        assert printed == [f"TOKEN {name} {token}"] or printed == [f".TOKEN {name} {token}"], r.describe()
+        assert not [t for t in tokens if t != token and t in r.out], f"another run's output in this one\n{r.describe()}"
+    return statistics.median(seconds for _, _, seconds in outcomes)
+
+
+def _warm_load(proj):
+    r = proj.pytest("-q", env_extra={"RUN_TOKEN": "warm", "EXPECT_PROJECT": proj.root.parent.name.split("-", 1)[1][4:]})
+    assert r.rc == 0, r.describe()
+
+
+def test_sixteen_concurrent_runs_of_one_project(ctx):
+    proj = _load_project(ctx, "one")
+    _warm_load(proj)
+    baseline = Baseline(proj)
+    outcomes = _concurrent_runs([(proj, f"run{i:02d}", i % 3 == 0) for i in range(16)])
+    median = _check_load(outcomes)
+    document = settled(proj)
+    assert document["runs"] == 17 and document.get("plain_runs", 0) == 0, document
+    baseline.check(proj)
+    print(f"\nLOAD one project: 16 concurrent runs, median {median:.2f} s")
+
+
+def test_four_projects_at_once(ctx):
+    projects = [_load_project(ctx, name) for name in ("alpha", "bravo", "charl", "delta")]
+    for proj in projects:
+        _warm_load(proj)
+    outcomes = _concurrent_runs([(proj, f"{proj.root.parent.name}-{i}", i == 1) for proj in projects for i in range(4)])
+    median = _check_load(outcomes)
+    for proj in projects:
+        assert settled(proj)["runs"] == 5
+    print(f"\nLOAD four projects: 16 concurrent runs, median {median:.2f} s")
