@@ -556,3 +556,73 @@ def test_four_projects_at_once(ctx):
     for proj in projects:
         assert settled(proj)["runs"] == 5
     print(f"\nLOAD four projects: 16 concurrent runs, median {median:.2f} s")
+
+
+# ------------------------------------------------------------------------------ the environment
+
+@pytest.mark.parametrize("kind", ["symlink", "mode-0755"])
+def test_an_unsafe_runtime_directory_runs_plain_pytest_and_says_why(campaign, kind):
+    real = campaign.d.ctx.workdir / f"rt-real-{kind}"
+    real.mkdir(mode=0o700)
+    unsafe = campaign.d.ctx.workdir / f"rt-{kind}"
+    if kind == "symlink":
+        unsafe.symlink_to(real)
+    else:
+        unsafe.mkdir()
+        os.chmod(unsafe, 0o755)
+    campaign.d.runtime_dir = unsafe
+    plain, daemon = campaign.run_both("-q", "-s", env_extra={"RUN_TOKEN": "unsafe"}, timeout=60)
+    assert_same_run(plain, daemon, campaign.p.root, campaign.d.root)
+    assert f"runtime directory {unsafe}" in daemon.err, daemon.describe()
+    assert not list(real.iterdir()) and not [p for p in unsafe.iterdir()], "files made in an unsafe directory"
+    assert not project_processes(campaign.d), project_processes(campaign.d)
+    campaign.d.used_daemon = False
+
+
+def test_the_project_directory_renamed_while_the_manager_runs(campaign):
+    _warm(campaign)
+    old = status_json(campaign.d)
+    old_pids = {old["pid"]} | serving_pids(old)
+    moved = {}
+    for proj in (campaign.d, campaign.p):
+        moved[proj] = proj.root.with_name("prox")  # same length: outputs stay comparable
+        proj.root.rename(moved[proj])
+    old_root = campaign.d.root
+    for proj, root in moved.items():
+        proj.root = root
+    next_run_is_right(campaign, "moved")
+    new = status_json(campaign.d)
+    assert new["root"] == str(campaign.d.root) and new["pid"] != old["pid"], new
+    # The old manager serves a directory that is gone: it goes, with its hosts.
+    gone = H.wait_gone(list(old_pids), 30)
+    assert not gone, f"the old root's manager and hosts live on: {[(p, H.proc_info(p)) for p in gone]}"
+    assert not H.processes_mentioning(str(old_root))
+
+
+def test_the_interpreter_deleted_while_the_manager_runs(campaign):
+    # A venv of its own (a copy of the test venv's layout), so deleting it harms nothing else.
+    base = campaign.d.venv
+    venv = campaign.d.ctx.workdir / f"venv-deleted-{time.monotonic_ns()}"
+    made = H.run_command([base / "bin" / "python", "-m", "venv", "--without-pip", venv], campaign.d.root,
+                         campaign.d.env(), timeout=60)
+    assert made.rc == 0, made.describe()
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    shared = next((base / "lib").glob("python3.*/site-packages"))
+    (site / "shared-test-venv.pth").write_text(f"{shared}\n")
+    pytest_script = venv / "bin" / "pytest"
+    pytest_script.write_text(f"#!{venv}/bin/python\nimport sys\nfrom pytest import console_main\nsys.exit(console_main())\n")
+    pytest_script.chmod(0o755)
+    campaign.d.venv = venv
+    campaign.d.venvs_used = {venv}
+    baseline = _warm(campaign)
+    before = status_json(campaign.d)
+    backup = venv.with_name(venv.name + ".bak")
+    shutil.copytree(venv, backup, symlinks=True)
+    shutil.rmtree(venv)
+    r = campaign.d.pytest("-q", timeout=60)
+    assert r.rc != 0 and r.err.strip(), r.describe()  # no interpreter: an answer, never a pass
+    shutil.copytree(backup, venv, symlinks=True)
+    next_run_is_right(campaign, "restored")
+    after = status_json(campaign.d)
+    assert after["host"]["pid"] != before["host"]["pid"], "the template of the deleted interpreter served on"
+    baseline.check(campaign.d, dead=[before["host"]["pid"]])

@@ -75,6 +75,16 @@ extension ManagerServer {
         return memory
     }
 
+    /// The project directory was moved or removed (renamed, a checkout deleted): no run can reach this
+    /// manager by its root any more, so it goes once its runs are done instead of at the idle timeout.
+    func checkRootDirectory() {
+        var st = stat()
+        let here = stat(identity.root.path, &st) == 0 ? [UInt64(st.st_dev), UInt64(st.st_ino)] : []
+        guard let known = rootDirectoryId else { return rootDirectoryId = here }
+        guard here != known, clients.isEmpty, hosts.allSatisfy({ $0.runsInFlight == 0 }) else { return }
+        shutDown(because: "the project directory \(identity.root.path) was moved or removed")
+    }
+
     func fallbackSummary() -> String {
         let counted = FallbackKind.allCases.compactMap { kind in fallbackCounts[kind].map { "\(kind.words) \($0)" } }
         return counted.isEmpty ? "none" : counted.joined(separator: ", ")

@@ -79,6 +79,8 @@ final class ManagerServer {
     var plainRunsServed = 0
     var reloadsServed = 0
     var fallbackCounts: [FallbackKind: Int] = [:]
+    /// The project directory's device and inode when first checked (see `checkRootDirectory`).
+    var rootDirectoryId: [UInt64]?
     var lastPlainRun: String?
     var lastActivity = monotonicSeconds()
     /// A change arrived: start the next host at this time (bursts of saves coalesce).
@@ -166,6 +168,7 @@ final class ManagerServer {
                 startHost()
             }
             checkIdle()
+            checkRootDirectory()
             checkWarmupTimeout()
             ManagerLog.rotate(logFd, path: files.log, above: settings.logMaxBytes)
         }
