@@ -495,10 +495,12 @@ LOAD_FILES = {
 def _load_project(ctx, name):
     files = dict(LOAD_FILES)
     files["src/ident.py"] = files["src/ident.py"].format(name=name)
-    return ctx.project(files, label=f"load{name}")
+    proj = ctx.project(files, label=f"load{name}")
+    proj.load_name = name
+    return proj
 
 
-def _concurrent_runs(jobs):
+def _concurrent_runs(jobs, via="pytestd"):
     """Starts every (project, token, fail) at once; returns (job, result, seconds) per job."""
     barrier = threading.Barrier(len(jobs))
     results = [None] * len(jobs)
@@ -506,8 +508,8 @@ def _concurrent_runs(jobs):
     def one(i, proj, token, fail):
         barrier.wait()
         started = time.monotonic()
-        r = proj.pytest("-q", "-s", env_extra={"RUN_TOKEN": token, "EXPECT_PROJECT": proj.root.parent.name.split("-", 1)[1][4:],
-                                               "FAIL": "1" if fail else "0"}, timeout=120)
+        r = proj.pytest("-q", "-s", via=via, timeout=120,
+                        env_extra={"RUN_TOKEN": token, "EXPECT_PROJECT": proj.load_name, "FAIL": "1" if fail else "0"})
         results[i] = (r, time.monotonic() - started)
     threads = [threading.Thread(target=one, args=(i, *job)) for i, job in enumerate(jobs)]
     for t in threads:
@@ -523,7 +525,7 @@ def _check_load(outcomes):
     for (proj, token, fail), r, _ in outcomes:
         assert r.rc == (1 if fail else 0), r.describe()
         assert H.summary_line(r.out) == ("1 failed, 1 passed" if fail else "2 passed"), r.describe()
-        name = proj.root.parent.name.split("-", 1)[1][4:]
+        name = proj.load_name
         printed = [line for line in r.out.splitlines() if "TOKEN" in line]
         assert printed == [f"TOKEN {name} {token}"] or printed == [f".TOKEN {name} {token}"], r.describe()
         assert not [t for t in tokens if t != token and t in r.out], f"another run's output in this one\n{r.describe()}"
@@ -531,7 +533,7 @@ def _check_load(outcomes):
 
 
 def _warm_load(proj):
-    r = proj.pytest("-q", env_extra={"RUN_TOKEN": "warm", "EXPECT_PROJECT": proj.root.parent.name.split("-", 1)[1][4:]})
+    r = proj.pytest("-q", env_extra={"RUN_TOKEN": "warm", "EXPECT_PROJECT": proj.load_name})
     assert r.rc == 0, r.describe()
 
 
@@ -544,14 +546,15 @@ def test_sixteen_concurrent_runs_of_one_project(ctx):
     document = settled(proj)
     assert document["runs"] == 17 and document.get("plain_runs", 0) == 0, document
     baseline.check(proj)
-    print(f"\nLOAD one project: 16 concurrent runs, median {median:.2f} s")
+    plain = _check_load(_concurrent_runs([(proj, f"plain{i:02d}", i % 3 == 0) for i in range(16)], via="plain"))
+    print(f"\nLOAD one project: 16 concurrent runs, median {median:.2f} s (plain pytest, same load: {plain:.2f} s)")
 
 
 def test_four_projects_at_once(ctx):
     projects = [_load_project(ctx, name) for name in ("alpha", "bravo", "charl", "delta")]
     for proj in projects:
         _warm_load(proj)
-    outcomes = _concurrent_runs([(proj, f"{proj.root.parent.name}-{i}", i == 1) for proj in projects for i in range(4)])
+    outcomes = _concurrent_runs([(proj, f"{proj.load_name}-{i}", i == 1) for proj in projects for i in range(4)])
     median = _check_load(outcomes)
     for proj in projects:
         assert settled(proj)["runs"] == 5
