@@ -102,6 +102,15 @@ struct EmbeddedPython {
         return rc == 0 ? Int32(truncatingIfNeeded: status) : 1
     }
 
+    /// Why the template must not be forked now (a thread an import started may hold a lock), or nil.
+    /// A failure to tell counts as a hazard: a run served plain is slower, a deadlocked one is worse.
+    func forkHazard() -> String? {
+        guard let reason = try? callBytes("pytestd._host", "fork_hazard", []) else {
+            return "pytestd could not tell whether the template's threads are safe to fork across (see the log)"
+        }
+        return reason.isEmpty ? nil : String(decoding: reason, as: UTF8.self)
+    }
+
     func beforeFork() { pyshim_before_fork() }
     func afterForkInParent() { pyshim_after_fork_parent() }
     func afterForkInChild() { pyshim_after_fork_child() }

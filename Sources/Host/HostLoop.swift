@@ -13,7 +13,8 @@ final class HostLoop {
     /// Run children by pid → the manager's run id, when the child was forked, and the read ends of
     /// its decline and imports pipes.
     private var runs: [pid_t: (id: UInt64, forkedAt: Double, declines: Int32, imports: Int32)] = [:]
-    private var warnedAboutThreads = false
+    /// The threads last seen besides this one and what `forkHazard` concluded of them.
+    private var threadVerdict: (threads: [Int], hazard: String?)?
 
     init(control: MessageChannel, python: EmbeddedPython) {
         self.control = control
@@ -65,7 +66,10 @@ final class HostLoop {
 
     private func startRun(id: UInt64, request: RunRequest, descriptors: [Int32]) {
         defer { descriptors.forEach { _ = close($0) } }
-        warnIfMultithreaded()
+        if let hazard = forkHazard() {
+            try? control.send(.runDeclined(id: id, reason: hazard, remember: false))
+            return
+        }
         guard let declines = DeclinePipe.make() else {
             try? control.send(.runFinished(id: id, .exited(3), childSeconds: 0))
             return writeLog("pytestd-host: pipe failed: \(PosixError("pipe"))")
@@ -106,6 +110,10 @@ final class HostLoop {
     /// of its own, over a new control channel whose other end goes to the manager. This template stays
     /// pristine: a reload that fails costs only that child.
     private func startReload(_ order: ReloadOrder, id: UInt64) {
+        if let hazard = forkHazard() {
+            try? control.send(.reloadNotStarted(id: id, reason: "cannot start a reload: \(hazard)"))
+            return
+        }
         let ends: (Int32, Int32)
         do {
             ends = try UnixSocket.pair()
@@ -114,7 +122,6 @@ final class HostLoop {
             try? control.send(.reloadNotStarted(id: id, reason: "cannot start a reload: \(error)"))
             return
         }
-        warnIfMultithreaded()
         python.beforeFork()
         let pid = cposix_fork()
         if pid == 0 {
@@ -174,15 +181,17 @@ final class HostLoop {
         }
     }
 
-    /// fork() copies only this thread: a lock held by another thread would stay locked forever in the
-    /// child. The template should have none; say so in the log if an import started one.
-    private func warnIfMultithreaded() {
-        guard !warnedAboutThreads else { return }
-        let threads = ThreadCount.current()
-        if threads > 1 {
-            warnedAboutThreads = true
-            writeLog("pytestd-host: warning: the warm template has \(threads) threads (an import started them); forked runs may deadlock if one held a lock")
-        }
+    /// fork() copies only this thread: a lock another thread holds would stay held forever in the
+    /// child. Python judges the threads (`pytestd._threads`: OpenBLAS's pool is safe) only when there are
+    /// others, and again only when they change; nil means fork.
+    private func forkHazard() -> String? {
+        let threads = ThreadList.others()
+        guard !threads.isEmpty else { return nil }
+        if let verdict = threadVerdict, verdict.threads == threads { return verdict.hazard }
+        let hazard = python.forkHazard()
+        writeLog("pytestd-host: the warm template has \(threads.count + 1) threads: \(hazard.map { "\($0); runs go to plain pytest" } ?? "each known safe to fork across")")
+        threadVerdict = (threads, hazard)
+        return hazard
     }
 
     private func shutDown(_ reason: String?) -> Never {
@@ -248,14 +257,17 @@ enum PipeContents {
     }
 }
 
-enum ThreadCount {
-    static func current() -> Int {
-        guard let dir = opendir("/proc/self/task") else { return 1 }
+/// The process's threads besides the calling (main) one, from /proc.
+enum ThreadList {
+    static func others() -> [Int] {
+        guard let dir = opendir("/proc/self/task") else { return [] }
         defer { closedir(dir) }
-        var count = 0
+        let me = Int(getpid())
+        var ids: [Int] = []
         while let entry = readdir(dir) {
-            if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let id = Int(name), id != me { ids.append(id) }
         }
-        return count
+        return ids.sorted()
     }
 }

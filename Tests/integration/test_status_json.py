@@ -1,6 +1,7 @@
 """`pytestd status --json`: the versioned document editors read follows the manager's real state —
 stopped, warming, ready, waiting for a clean host and reloading, each with its reason."""
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -135,3 +136,30 @@ def test_status_json_says_why_no_host_can_start(ctx):
         assert "pytest is not importable" in document["reason"] and document["python"] == f"{venv}/bin/python", document
     finally:
         proj.cli("stop", env_extra=env)
+
+
+def test_status_reports_memory_descriptors_reloads_and_fallbacks(ctx):
+    proj = ctx.project(FILES, label="sjhealth")
+    assert proj.pytest("-q", env_extra={"PYTESTD_WAIT": "1"}).rc == 0
+    proj.write("src/slow.py", "import time\ntime.sleep(1.0)\nVALUE = 2\n")
+    assert proj.pytest("-q").rc == 1  # served by the reload
+    proj.write("pyproject.toml", PYPROJECT + "# edited\n")
+    assert proj.pytest("-q", env_extra={"PYTESTD_WAIT": "1"}).rc == 1  # served by a clean host
+
+    document = status_json(proj)
+    manager = document["pid"]
+    memory = document["memory"]
+    assert memory["template_kib"] > 10 * 1024 and memory["manager_kib"] > 1024, memory
+    assert memory["template_kib"] == document["host"]["resident_memory_kib"] or abs(
+        memory["template_kib"] - document["host"]["resident_memory_kib"]) < 1024, (memory, document["host"])
+    assert memory["runs_kib"] == 0 and memory["total_proportional_kib"] > 10 * 1024, memory
+    descriptors = len(os.listdir(f"/proc/{manager}/fd"))
+    assert 3 < document["open_descriptors"] < 100 and abs(document["open_descriptors"] - descriptors) <= 2, \
+        (document["open_descriptors"], descriptors)
+    assert document["runs"] == 3 and document["reloads"] == 1 and document["uptime_seconds"] > 1, document
+    assert document["fallbacks"].get("not_reloadable") == 1, document["fallbacks"]
+
+    text = proj.status()
+    assert text["reloads"] == "1" and "not reloadable 1" in text["fallbacks"], text
+    assert text["memory"].startswith("manager ") and "template " in text["memory"], text
+    assert text["descriptors"].endswith("open in the manager"), text

@@ -1,6 +1,6 @@
 """The entry points the Swift host calls. Everything crosses as bytes (see _wire)."""
 
-from pytestd import _guard, _patches, _reload, _run, _run_imports, _warmup
+from pytestd import _guard, _patches, _reload, _run, _run_imports, _threads, _warmup
 
 
 def preflight() -> bytes:
@@ -18,6 +18,11 @@ def reload(steps: bytes, evict: bytes, changed: bytes, causes: bytes, conftests:
         return b"+" + _reload.apply(steps, evict, changed, causes, conftests)
     except _reload.ReloadError as exc:
         return b"-" + str(exc).encode()
+
+
+def fork_hazard() -> bytes:
+    """Empty when the template may be forked; else why not (see _threads)."""
+    return _threads.fork_hazard()
 
 
 def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes, decline_fd: bytes,

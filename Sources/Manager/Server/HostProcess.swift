@@ -108,11 +108,5 @@ final class HostProcess {
     }
 
     /// Resident memory of the host process (the template), from /proc.
-    var residentMemoryKiB: Int? {
-        guard let text = FileSystem.readText("/proc/\(pid)/status") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return line.split(separator: " ").compactMap { Int($0) }.first
-        }
-        return nil
-    }
+    var residentMemoryKiB: Int? { ProcessHealth.residentKiB(pid) }
 }

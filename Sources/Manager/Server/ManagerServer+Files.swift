@@ -76,6 +76,7 @@ extension ManagerServer {
         scheduleWarm(after: Self.coalescingDelay)
         if let reason = needsCleanHost {
             lastFallback = "\(reason): not reloadable, waiting for a clean host"
+            countFallback(.notReloadable)
             lastFallbackChangeSet = changeSets
             if let host = reloading { abandonReload(host, because: reason) }
             abandonPendingReloads()

@@ -90,6 +90,7 @@ extension ManagerServer {
             if let base = host.reloadedFrom {
                 lastReload = "generation \(host.generation) from \(base.generation), change set #\(host.changeSet): \(report.warmupNote) (\(String(format2: report.warmupSeconds)) s)"
                 ManagerLog.write("reloaded template \(host.pid): \(report.warmupNote)")
+                reloadsServed += 1
             } else {
                 for old in hosts where old !== host && old.retiredBecause == nil && old.isReady {
                     retire(old, because: "replaced by clean generation \(host.generation)")
@@ -142,6 +143,7 @@ extension ManagerServer {
         case .runDeclined(let id, let reason, let remember):
             ManagerLog.write("run \(id) declined\(remember ? " (serving the project cold from now on)" : ""): \(reason)")
             lastFallback = "a warm run declined: \(reason)"
+            countFallback(.declinedRun)
             if remember { coldServing = ColdServing(reason: reason) }
             runEnded(id, on: host, reply: .fallback(reason: ColdServing.declineNote(reason, remember: remember)))
         case .runImported(let imports):
@@ -271,6 +273,7 @@ extension ManagerServer {
             ManagerLog.write("reloading \(order.steps.map { $0.joined(separator: "+") }) evicting \(order.evict)")
         } catch {
             lastFallback = "cannot reach the pristine host: \(error)"
+            countFallback(.reloadNotStarted)
             lastFallbackChangeSet = changeSets
         }
     }
@@ -301,6 +304,7 @@ extension ManagerServer {
         ManagerLog.write("reload \(id) not started: \(reason)")
         guard !pending.abandoned else { return }
         lastFallback = reason
+        countFallback(.reloadNotStarted)
         lastFallbackChangeSet = pending.changeSet
         reconsiderQueued()
     }
@@ -308,6 +312,7 @@ extension ManagerServer {
     func reloadFailed(_ host: HostProcess, reason: String) {
         let eta = warming.map { " — clean host ready in ~\(Int(max(1, estimatedWarmup() - (monotonicSeconds() - $0.startedAt)).rounded())) s" } ?? ""
         lastFallback = "\(reason)\(eta)"
+        countFallback(.reloadFailed)
         lastFallbackChangeSet = host.changeSet
         ManagerLog.write("reload failed: \(reason)")
         if reloading === host { reloading = nil }

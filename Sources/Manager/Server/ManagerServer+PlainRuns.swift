@@ -24,6 +24,7 @@ extension ManagerServer {
         client.state = .plainRun(invocation, since: monotonicSeconds())
         client.reply(.runPlain(reason: reason))
         plainRunsServed += 1
+        countFallback(.plainWhileWarming)
         lastPlainRun = reason
         ManagerLog.write("a run goes to plain pytest: \(reason)")
         pauseWarming()

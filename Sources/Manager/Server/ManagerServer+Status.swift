@@ -45,6 +45,14 @@ extension ManagerServer {
             StatusField("served cold", coldServing.map { "yes: \($0.reason)" } ?? "no"),
             StatusField("last retirement", lastRetirement ?? "none"),
         ]
+        let memory = memory()
+        let mib = { (kib: Int) in "\(kib / 1024) MiB" }
+        fields += [
+            StatusField("memory", "manager \(mib(memory.managerKib)), template \(mib(memory.templateKib)), clean hosts \(mib(memory.cleanHostsKib)), reload children \(mib(memory.reloadChildrenKib)), runs \(mib(memory.runsKib)) resident; \(mib(memory.totalProportionalKib)) proportional in all"),
+            StatusField("descriptors", "\(ProcessHealth.openDescriptors()) open in the manager"),
+            StatusField("reloads", "\(reloadsServed)"),
+            StatusField("fallbacks", fallbackSummary()),
+        ]
         if let (seconds, stats) = lastFreshnessCheck {
             fields.append(StatusField("freshness check", "\(String(format2: seconds * 1000)) ms, \(stats) stats (last run)"))
         }
@@ -98,7 +106,9 @@ extension ManagerServer {
             runsInFlight: hosts.reduce(0) { $0 + $1.runsInFlight }, plainRuns: plainRunsServed,
             warmingHostPid: warming?.pid, reloadingHostPid: reloading?.pid, lastReload: lastReload,
             lastFallback: lastFallback, lastRetirement: lastRetirement, servedCold: coldServing?.reason,
-            socket: files.socket, log: files.log)
+            socket: files.socket, log: files.log, memory: memory(),
+            openDescriptors: ProcessHealth.openDescriptors(), reloads: reloadsServed,
+            fallbacks: Dictionary(uniqueKeysWithValues: fallbackCounts.map { ($0.key.rawValue, $0.value) }))
         if let host = active, case .ready(let report) = host.state {
             document.host = StatusDocument.Host(
                 pid: host.pid, generation: host.generation, reloadedFrom: host.reloadedFrom?.generation,

@@ -77,6 +77,10 @@ final class ManagerServer {
     /// What was measured of runs and templates: whether a run waits or goes plain.
     var timings = RunTimings()
     var plainRunsServed = 0
+    var reloadsServed = 0
+    var fallbackCounts: [FallbackKind: Int] = [:]
+    /// The project directory's device and inode when first checked (see `checkRootDirectory`).
+    var rootDirectoryId: [UInt64]?
     var lastPlainRun: String?
     var lastActivity = monotonicSeconds()
     /// A change arrived: start the next host at this time (bursts of saves coalesce).
@@ -164,6 +168,7 @@ final class ManagerServer {
                 startHost()
             }
             checkIdle()
+            checkRootDirectory()
             checkWarmupTimeout()
             ManagerLog.rotate(logFd, path: files.log, above: settings.logMaxBytes)
         }
@@ -202,6 +207,7 @@ final class ManagerServer {
             spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
             guard let channel else { break }
             try? channel.send(.fallback(reason: "the pytestd manager is out of file descriptors"))
+            countFallback(.refusedRun)
             channel.close()
         }
         // Not even the spare could be had back: stop polling the listener for a moment instead.
@@ -238,6 +244,7 @@ final class ManagerServer {
             if request.managerIdentity != buildIdentity { return supersede(client) }
             if stopping {
                 client.reply(.fallback(reason: "the pytestd manager is stopping"))
+                countFallback(.refusedRun)
                 return drop(client)
             }
             let argv = request.argv.map { String(decoding: $0, as: UTF8.self) }
@@ -250,10 +257,12 @@ final class ManagerServer {
             if hostFailure != nil, sitePackagesFingerprint() != sitePackagesAtFailure { hostFailure = nil }
             if let reason = unavailable ?? hostFailure.map({ "the warm host failed: \($0)" }) {
                 client.reply(.fallback(reason: reason))
+                countFallback(.refusedRun)
                 return drop(client)
             }
             if let cold = coldServing {
                 client.reply(.fallback(reason: cold.note))
+                countFallback(.refusedRun)
                 return drop(client)
             }
             serveQueue()

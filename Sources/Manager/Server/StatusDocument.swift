@@ -30,6 +30,17 @@ struct StatusDocument: Codable, Equatable {
         var warmupNote: String?
     }
 
+    /// Resident memory (KiB) of the project's processes by role; forks share pages, so the roles
+    /// overlap: `totalProportionalKib` (Pss) splits shared pages and is what they cost together.
+    struct Memory: Codable, Equatable {
+        var managerKib: Int
+        var templateKib = 0
+        var cleanHostsKib = 0
+        var reloadChildrenKib = 0
+        var runsKib = 0
+        var totalProportionalKib = 0
+    }
+
     var format = Self.currentFormat
     var state: State
     /// Why the state is not `ready`: the changed files being reloaded, what retired the last template,
@@ -55,6 +66,13 @@ struct StatusDocument: Codable, Equatable {
     var servedCold: String?
     var socket: String
     var log: String
+    var memory: Memory?
+    /// Descriptors open in the manager.
+    var openDescriptors: Int?
+    /// Reloaded templates that became ready since the manager started.
+    var reloads: Int?
+    /// Fall-backs since the manager started, by kind (`FallbackKind`): only kinds that happened.
+    var fallbacks: [String: Int]?
 
     /// The document for a project whose manager is not running.
     static func stopped(identity: ProjectIdentity, files: ManagerFiles) -> StatusDocument {

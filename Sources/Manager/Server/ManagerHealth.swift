@@ -1,0 +1,92 @@
+import Glibc
+import PytestdPosix
+
+/// What a fall-back to something slower than a warm run was, counted by kind for `pytestd status`.
+enum FallbackKind: String, CaseIterable {
+    /// A change no reload can apply (configuration, site-packages, ...): runs wait for a clean host.
+    case notReloadable = "not_reloadable"
+    /// A reload raised or timed out: its change set goes to the clean host.
+    case reloadFailed = "reload_failed"
+    /// The pristine host could not fork a reload (or could not be reached).
+    case reloadNotStarted = "reload_not_started"
+    /// A run child handed its run back (a guard found the template unfit for it).
+    case declinedRun = "declined_run"
+    /// A run went to plain pytest because no template could serve it sooner.
+    case plainWhileWarming = "plain_while_warming"
+    /// A run was sent to plain pytest at once: no host can start, served cold, stopping, no descriptors.
+    case refusedRun = "refused_run"
+
+    var words: String { rawValue.split(separator: "_").joined(separator: " ") }
+}
+
+/// Memory and descriptors of a project's processes, read from /proc.
+enum ProcessHealth {
+    /// Resident memory (VmRSS) of a process; nil once it is gone.
+    static func residentKiB(_ pid: pid_t) -> Int? {
+        field("VmRSS:", in: "/proc/\(pid)/status")
+    }
+
+    /// Proportional memory (Pss): pages shared by forks are split among them, so sums are honest.
+    static func proportionalKiB(_ pid: pid_t) -> Int? {
+        field("Pss:", in: "/proc/\(pid)/smaps_rollup")
+    }
+
+    /// Descriptors open in this process (the directory listing's own is not counted).
+    static func openDescriptors() -> Int {
+        max(0, FileSystem.entries(of: "/proc/self/fd").count - 1)
+    }
+
+    private static func field(_ name: String, in path: String) -> Int? {
+        guard let text = FileSystem.readText(path) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            return line.split(separator: " ").compactMap { Int($0) }.first
+        }
+        return nil
+    }
+}
+
+extension ManagerServer {
+    func countFallback(_ kind: FallbackKind) {
+        fallbackCounts[kind, default: 0] += 1
+    }
+
+    /// Resident memory by role: the serving template, other clean hosts (pristine, warming), reloaded
+    /// templates that do not serve, and run children; plus the proportional sum of them all.
+    func memory() -> StatusDocument.Memory {
+        var memory = StatusDocument.Memory(managerKib: ProcessHealth.residentKiB(getpid()) ?? 0)
+        var pids = [getpid()]
+        for host in hosts {
+            let kib = ProcessHealth.residentKiB(host.pid) ?? 0
+            pids.append(host.pid)
+            if host === active {
+                memory.templateKib += kib
+            } else if host.reloadedFrom != nil {
+                memory.reloadChildrenKib += kib
+            } else {
+                memory.cleanHostsKib += kib
+            }
+        }
+        for client in clients.values {
+            guard case .running(_, _, let pid?) = client.state else { continue }
+            memory.runsKib += ProcessHealth.residentKiB(pid) ?? 0
+            pids.append(pid)
+        }
+        memory.totalProportionalKib = pids.reduce(0) { $0 + (ProcessHealth.proportionalKiB($1) ?? 0) }
+        return memory
+    }
+
+    /// The project directory was moved or removed (renamed, a checkout deleted): no run can reach this
+    /// manager by its root any more, so it goes once its runs are done instead of at the idle timeout.
+    func checkRootDirectory() {
+        var st = stat()
+        let here = stat(identity.root.path, &st) == 0 ? [UInt64(st.st_dev), UInt64(st.st_ino)] : []
+        guard let known = rootDirectoryId else { return rootDirectoryId = here }
+        guard here != known, clients.isEmpty, hosts.allSatisfy({ $0.runsInFlight == 0 }) else { return }
+        shutDown(because: "the project directory \(identity.root.path) was moved or removed")
+    }
+
+    func fallbackSummary() -> String {
+        let counted = FallbackKind.allCases.compactMap { kind in fallbackCounts[kind].map { "\(kind.words) \($0)" } }
+        return counted.isEmpty ? "none" : counted.joined(separator: ", ")
+    }
+}
