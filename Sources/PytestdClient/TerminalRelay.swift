@@ -9,9 +9,12 @@ import PytestdPosix
 /// and copies bytes both ways as they come; it applies window changes, and turns the pty's Ctrl-Z
 /// into a stop of the run and of itself, so the shell's `fg` and `bg` act on both.
 ///
-/// Only for a caller whose stdin is its controlling terminal, in the foreground, and whose stdout is
-/// a terminal too; pipes and files (`| head`, `> log`) are passed to the run as they are.
+/// Only for a caller in the foreground of its controlling terminal whose stdout is a terminal; of
+/// fds 0-2 those that are terminals become the pty, pipes and files (`< input`, `| head`, `> log`)
+/// are passed to the run as they are.
 final class TerminalRelay {
+    /// The caller's controlling terminal (its /dev/tty): keystrokes, modes and window size.
+    private let terminal: Int32
     let master: Int32
     private var slave: Int32
     private let callerModes: termios
@@ -26,16 +29,22 @@ final class TerminalRelay {
     static let handledSignals: [Int32] = [SIGWINCH, SIGTSTP, SIGCONT]
 
     static func open() -> TerminalRelay? {
-        guard isatty(1) == 1, tcgetpgrp(0) == getpgrp() else { return nil }
+        guard isatty(1) == 1 else { return nil }
+        let terminal = Glibc.open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard terminal >= 0 else { return nil }
         var modes = termios()
-        guard tcgetattr(0, &modes) == 0 else { return nil }
         var master: Int32 = -1
         var slave: Int32 = -1
-        guard cposix_open_pty(0, &master, &slave) == 0 else { return nil }
-        return TerminalRelay(master: master, slave: slave, callerModes: modes)
+        guard tcgetpgrp(terminal) == getpgrp(), tcgetattr(terminal, &modes) == 0,
+              cposix_open_pty(terminal, &master, &slave) == 0 else {
+            close(terminal)
+            return nil
+        }
+        return TerminalRelay(terminal: terminal, master: master, slave: slave, callerModes: modes)
     }
 
-    private init(master: Int32, slave: Int32, callerModes: termios) {
+    private init(terminal: Int32, master: Int32, slave: Int32, callerModes: termios) {
+        self.terminal = terminal
         self.master = master
         self.slave = slave
         self.callerModes = callerModes
@@ -53,7 +62,7 @@ final class TerminalRelay {
     /// background read would stop the shim), and room for keystrokes the run has not taken yet.
     var pollDescriptors: [pollfd] {
         var fds = [pollfd(fd: master, events: Int16(POLLIN) | (pendingInput.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)]
-        if raw && stdinOpen && pendingInput.isEmpty { fds.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
+        if raw && stdinOpen && pendingInput.isEmpty { fds.append(pollfd(fd: terminal, events: Int16(POLLIN), revents: 0)) }
         return fds
     }
 
@@ -73,7 +82,7 @@ final class TerminalRelay {
 
     func handle(signal: Int32) {
         switch signal {
-        case SIGWINCH: _ = cposix_copy_window_size(1, master)
+        case SIGWINCH: _ = cposix_copy_window_size(terminal, master)
         case SIGTSTP: suspend()
         case SIGCONT: resume()
         default: break
@@ -92,6 +101,7 @@ final class TerminalRelay {
         }
         restoreCallerModes()
         close(master)
+        close(terminal)
         // Plain pytest may run next as the shim's child (`PlainRun`): the shell's Ctrl-Z stops both.
         Glibc.signal(SIGTSTP, SIG_DFL)
         Glibc.signal(SIGCONT, SIG_DFL)
@@ -101,7 +111,7 @@ final class TerminalRelay {
 
     private func readKeystrokes() -> Int {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+        let n = buffer.withUnsafeMutableBytes { read(terminal, $0.baseAddress, $0.count) }
         if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { stdinOpen = false }
         guard n > 0 else { return 0 }
         var interrupts = 0
@@ -141,11 +151,11 @@ final class TerminalRelay {
         guard n > 0 else { return n < 0 && (errno == EINTR) }
         var offset = 0
         while offset < n {
-            let written = buffer[offset..<n].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+            let written = buffer[offset..<n].withUnsafeBytes { write(terminal, $0.baseAddress, $0.count) }
             if written > 0 {
                 offset += written
             } else if written < 0 && (errno == EAGAIN || errno == EINTR) {
-                var out = pollfd(fd: 1, events: Int16(POLLOUT), revents: 0)
+                var out = pollfd(fd: terminal, events: Int16(POLLOUT), revents: 0)
                 _ = poll(&out, 1, 100)
             } else {
                 return false
@@ -172,7 +182,7 @@ final class TerminalRelay {
 
     private func resume() {
         enterRawModeIfForeground()
-        _ = cposix_copy_window_size(1, master)
+        _ = cposix_copy_window_size(terminal, master)
         if stoppedGroup > 0 {
             kill(-stoppedGroup, SIGCONT)
             stoppedGroup = 0
@@ -181,16 +191,16 @@ final class TerminalRelay {
 
     /// Raw only in the foreground: after `bg` the shell owns the terminal's modes and keystrokes.
     private func enterRawModeIfForeground() {
-        guard !raw, tcgetpgrp(0) == getpgrp() else { return }
+        guard !raw, tcgetpgrp(terminal) == getpgrp() else { return }
         var modes = callerModes
         cfmakeraw(&modes)
-        if tcsetattr(0, TCSADRAIN, &modes) == 0 { raw = true }
+        if tcsetattr(terminal, TCSADRAIN, &modes) == 0 { raw = true }
     }
 
     private func restoreCallerModes() {
         guard raw else { return }
         var modes = callerModes
-        _ = tcsetattr(0, TCSADRAIN, &modes)
+        _ = tcsetattr(terminal, TCSADRAIN, &modes)
         raw = false
     }
 }

@@ -70,7 +70,7 @@ def test_ctrl_z_stops_the_run_and_fg_resumes_it(jobs, via):
     project = jobs.p if via == "plain" else jobs.d
     shell = _shell(project, via)
     try:
-        shell.send(b'"$PYTEST" -s -q -p no:cacheprovider tests/test_ticks.py; echo "rc=$?"\n')
+        shell.send(b'"$PYTEST" -s -q -p no:cacheprovider tests/test_ticks.py\n')
         shell.expect(r"tick 2")
         shell.send(b"\x1a")
         shell.expect(r"Stopped")
@@ -78,6 +78,9 @@ def test_ctrl_z_stops_the_run_and_fg_resumes_it(jobs, via):
         time.sleep(1.5)
         assert _ticks_after(shell.output_so_far(), "Stopped") == [], f"the run went on printing:\n{shell.text}"
         shell.send(b"fg\n")
+        shell.expect(r"passed.*\n.*\$ $")
+        # `fg` returns the job's status.
+        shell.send(b'echo "rc=$?"\n')
         shell.expect(r"rc=\d+")
         shell.send(b"exit\n")
         shell.wait(20)
@@ -114,18 +117,21 @@ def test_bg_lets_a_stopped_run_finish_in_the_background(jobs, via):
 
 
 @pytest.mark.parametrize("via", ["plain", "pytestd"])
-def test_getpass_reads_the_controlling_terminal_without_echo_or_warning(jobs, via):
+def test_getpass_asks_the_controlling_terminal_when_stdin_is_redirected(jobs, via):
     project = jobs.p if via == "plain" else jobs.d
-    p = project.pty("-s", "-q", "-p", "no:cacheprovider", "tests/test_getpass.py", via=via)
+    shell = _shell(project, via)
     try:
-        p.expect(r"password: ")
-        p.send(b"swordfish\n")
-        rc = p.wait(30)
+        shell.send(b'"$PYTEST" -s -q -p no:cacheprovider tests/test_getpass.py < /dev/null; echo "rc=$?"\n')
+        shell.expect(r"password: ")
+        shell.send(b"swordfish\n")
+        shell.expect(r"rc=\d+")
+        shell.send(b"exit\n")
+        shell.wait(20)
     finally:
-        p.close()
-    assert rc == 0, p.text
-    assert "got 9 characters hsifdrows" in p.text
-    assert "swordfish" not in p.text, "the password was echoed"
+        shell.close()
+    assert "rc=0" in shell.text, shell.text
+    assert "got 9 characters hsifdrows" in shell.text, shell.text
+    assert "swordfish" not in shell.text, "the password was echoed"
 
 
 @pytest.mark.parametrize("via", ["plain", "pytestd"])
