@@ -43,6 +43,14 @@ JOBS = {
             while (line := input()) != "end":
                 print("echo:" + line, flush=True)
     ''',
+    "tests/test_default_sigint.py": '''
+        import signal, time
+
+        def test_dies_by_sigint():
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            print("waiting for Ctrl-C", flush=True)
+            time.sleep(30)
+    ''',
 }
 
 
@@ -89,6 +97,32 @@ def test_ctrl_z_stops_the_run_and_fg_resumes_it(jobs, via):
     text = H.ANSI.sub("", shell.text)
     assert "rc=0" in text and re.search(r"1 passed", text), text
     assert sorted(set(int(n) for n in re.findall(r"tick (\d+)", text))) == list(range(12)), text
+
+
+@pytest.mark.parametrize("via", ["plain", "pytestd"])
+def test_keystrokes_reach_the_run_after_ctrl_z_and_fg(jobs, via):
+    project = jobs.p if via == "plain" else jobs.d
+    shell = _shell(project, via)
+    try:
+        shell.send(b'"$PYTEST" -s -q -p no:cacheprovider tests/test_echo.py\n')
+        shell.send(b"one\n")
+        shell.expect(r"echo:one")
+        shell.send(b"\x1a")
+        shell.expect(r"Stopped")
+        shell.expect(r"\$ $")
+        shell.send(b"fg\n")
+        shell.expect(r"test_echo.py\r\n")
+        shell.send(b"two\n")
+        shell.expect(r"echo:two")
+        shell.send(b"end\n")
+        shell.expect(r"passed.*\n.*\$ $")
+        shell.send(b'echo "rc=$?"\n')
+        shell.expect(r"rc=\d+")
+        shell.send(b"exit\n")
+        shell.wait(20)
+    finally:
+        shell.close()
+    assert "rc=0" in shell.text, shell.text
 
 
 @pytest.mark.parametrize("via", ["plain", "pytestd"])
@@ -148,6 +182,25 @@ def test_window_size_change_reaches_the_test(jobs, via):
         p.close()
     assert rc == 0, p.text
     assert "before (80, 24)" in p.text and "after (111, 33) sigwinch True" in p.text, p.text
+
+
+def test_ctrl_c_kills_a_run_that_keeps_the_default_handler_like_plain_pytest(jobs):
+    statuses = {}
+    for via, project in (("plain", jobs.p), ("pytestd", jobs.d)):
+        shell = _shell(project, via)
+        try:
+            shell.send(b'"$PYTEST" -s -q -p no:cacheprovider tests/test_default_sigint.py\n')
+            shell.expect(r"waiting for Ctrl-C")
+            shell.send(b"\x03")
+            # A job killed by SIGINT ends the command line it was on: ask for its status on the next.
+            shell.expect(r"(?s)\^C.*\$ $")
+            shell.send(b'echo "rc=$?"\n')
+            statuses[via] = shell.expect(r"rc=(\d+)").group(1)
+            shell.send(b"exit\n")
+            shell.wait(20)
+        finally:
+            shell.close()
+    assert statuses == {"plain": "130", "pytestd": "130"}
 
 
 def _echo_round_trips(project, via, count=60):
