@@ -43,6 +43,17 @@ JOBS = {
             while (line := input()) != "end":
                 print("echo:" + line, flush=True)
     ''',
+    "tests/test_stubborn.py": '''
+        import time
+
+        def test_swallows_ctrl_c():
+            while True:
+                try:
+                    print("started", flush=True)
+                    time.sleep(30)
+                except KeyboardInterrupt:
+                    print("swallowed", flush=True)
+    ''',
     "tests/test_default_sigint.py": '''
         import signal, time
 
@@ -201,6 +212,20 @@ def test_ctrl_c_kills_a_run_that_keeps_the_default_handler_like_plain_pytest(job
         finally:
             shell.close()
     assert statuses == {"plain": "130", "pytestd": "130"}
+
+
+def test_second_ctrl_c_typed_kills_a_run_that_swallows_the_first(jobs, needs_daemon):
+    p = jobs.d.pty("-s", "-q", "-p", "no:cacheprovider", "tests/test_stubborn.py")
+    try:
+        p.expect(r"started")
+        p.send(b"\x03")
+        p.expect(r"swallowed")
+        t0 = time.monotonic()
+        p.send(b"\x03")
+        rc = p.wait(15)
+    finally:
+        p.close()
+    assert time.monotonic() - t0 < 10 and rc != 0, p.text
 
 
 def _echo_round_trips(project, via, count=60):
