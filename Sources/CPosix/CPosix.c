@@ -5,11 +5,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/vfs.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define MAX_PASSED_FDS 8
@@ -185,6 +188,38 @@ int cposix_in_terminal_foreground(void) {
     pid_t group = tcgetpgrp(fd);
     close(fd);
     return group >= 0 && group == getpgrp();
+}
+
+int cposix_open_pty(int terminal, int *master, int *slave) {
+    struct termios modes;
+    struct winsize size;
+    if (tcgetattr(terminal, &modes) != 0 || ioctl(terminal, TIOCGWINSZ, &size) != 0) return -1;
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (m < 0) return -1;
+    char name[64];
+    int s = -1;
+    if (grantpt(m) == 0 && unlockpt(m) == 0 && ptsname_r(m, name, sizeof name) == 0)
+        s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0 || tcsetattr(s, TCSANOW, &modes) != 0 || ioctl(s, TIOCSWINSZ, &size) != 0) {
+        int e = errno;
+        close(m);
+        if (s >= 0) close(s);
+        errno = e;
+        return -1;
+    }
+    *master = m;
+    *slave = s;
+    return 0;
+}
+
+int cposix_copy_window_size(int from, int to) {
+    struct winsize size;
+    if (ioctl(from, TIOCGWINSZ, &size) != 0) return -1;
+    return ioctl(to, TIOCSWINSZ, &size);
+}
+
+int cposix_take_controlling_terminal(int fd) {
+    return ioctl(fd, TIOCSCTTY, 0);
 }
 
 int cposix_set_parent_death_signal(int signo) {

@@ -100,8 +100,9 @@ final class HostLoop {
             writeLog("pytestd-host: fork failed: \(PosixError("fork"))")
             return
         }
-        // Also set from the parent, so a signal forwarded right away already has a group to reach.
-        setpgid(pid, pid)
+        // Also set from the parent, so a signal forwarded right away already has a group to reach;
+        // not for a run that makes its own session (setsid fails in a group leader).
+        if !RunChild.takesTerminal(descriptors) { setpgid(pid, pid) }
         runs[pid] = (id, forkedAt, declines.read, imports.read)
         try? control.send(.runStarted(id: id, pid: pid))
     }

@@ -14,10 +14,25 @@ struct RunChild {
     let importsFd: Int32
     let python: EmbeddedPython
 
+    /// Whether the run leads a session of its own: when one of its descriptors is a terminal.
+    static func takesTerminal(_ descriptors: [Int32]) -> Bool {
+        descriptors.contains { isatty($0) == 1 }
+    }
+
+    private var takesTerminal: Bool { Self.takesTerminal(descriptors) }
+
     func run() -> Never {
         // Its own process group, so the manager can signal the run and everything it started; and
         // if the host dies, the run dies with it instead of lingering without a client.
-        setpgid(0, 0)
+        if takesTerminal {
+            // Given a terminal, a session of its own too, to take that terminal as its controlling
+            // terminal unless another session holds it: the shim's pty (`TerminalRelay`) becomes
+            // the run's /dev/tty, with the run in its foreground; the caller's own terminal stays theirs.
+            setsid()
+            _ = descriptors.first { isatty($0) == 1 }.map { cposix_take_controlling_terminal($0) }
+        } else {
+            setpgid(0, 0)
+        }
         cposix_set_parent_death_signal(SIGKILL)
         umask(mode_t(request.umask))
         close(controlFd)

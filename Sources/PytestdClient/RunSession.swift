@@ -3,7 +3,8 @@ import Glibc
 import PytestdCore
 import PytestdPosix
 
-/// One run through the manager: send the request with fds 0-2, relay signals, wait for the end.
+/// One run through the manager: send the request with fds 0-2 (or the run's pty, see
+/// `TerminalRelay`), relay signals, wait for the end.
 public struct RunSession {
     public enum Result {
         case finished(RunOutcome, childSeconds: Double)
@@ -31,26 +32,39 @@ public struct RunSession {
     }
 
     public func run() -> Result {
+        let relay = TerminalRelay.open()
+        defer { relay?.finish() }
         let ignoredSignals = cposix_ignored_signals()
-        let signalPipe = SignalPipe.watch(Self.forwardedSignals)
+        let signalPipe = SignalPipe.watch(Self.forwardedSignals + (relay == nil ? [] : TerminalRelay.handledSignals))
         var channel: MessageChannel
         do {
-            channel = try submit()
+            channel = try submit(descriptors: relay?.descriptors ?? [0, 1, 2])
         } catch {
             return .fallback("cannot reach the pytestd manager (\(error))")
         }
+        relay?.start()
         var interrupts = 0
         while true {
             var fds = [
                 pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: signalPipe, events: Int16(POLLIN), revents: 0),
-            ]
-            if poll(&fds, 2, -1) < 0 {
+            ] + (relay?.pollDescriptors ?? [])
+            if poll(&fds, nfds_t(fds.count), -1) < 0 {
                 if errno == EINTR { continue }
                 return .failed("poll: \(String(cString: strerror(errno)))")
             }
+            if let relay {
+                // Ctrl-C typed into the run's pty: its line discipline signals the run.
+                let typed = relay.relay(Array(fds[2...]))
+                if interrupts < 2 && interrupts + typed >= 2 { try? channel.send(.forwardSignal(SIGKILL)) }
+                interrupts += typed
+            }
             if fds[1].revents != 0 {
                 for signal in SignalPipe.drain(signalPipe) {
+                    if let relay, TerminalRelay.handledSignals.contains(signal) {
+                        relay.handle(signal: signal)
+                        continue
+                    }
                     interrupts += signal == SIGINT ? 1 : 0
                     // A second Ctrl-C means "stop now", even if the run ignores the first.
                     try? channel.send(.forwardSignal(interrupts > 1 && signal == SIGINT ? SIGKILL : signal))
@@ -73,7 +87,7 @@ public struct RunSession {
                     channel.close()
                     do {
                         try client.waitUntilStopped()
-                        channel = try submit()
+                        channel = try submit(descriptors: relay?.descriptors ?? [0, 1, 2])
                     } catch {
                         // Nothing has run yet: plain pytest serves this run.
                         return .fallback("the pytestd manager of another build stopped and no new one could serve (\(error))")
@@ -91,9 +105,9 @@ public struct RunSession {
         }
     }
 
-    private func submit() throws -> MessageChannel {
+    private func submit(descriptors: [Int32]) throws -> MessageChannel {
         let channel = try client.connect(environment: environment)
-        try channel.send(.run(request), descriptors: [0, 1, 2])
+        try channel.send(.run(request), descriptors: descriptors)
         return channel
     }
 }

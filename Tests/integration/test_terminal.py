@@ -96,8 +96,6 @@ def test_isatty_and_terminal_size_inside_the_test_equal_plain(term, pty, capture
         assert plain["size"] == [132, 40]
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation (README): a forked run cannot join the caller's "
-                   "terminal session, so /dev/tty and tcgetpgrp fail; fds 0-2 are the caller's terminal")
 def test_the_callers_terminal_is_the_runs_controlling_terminal(term):
     """Code that asks for the foreground process group or opens /dev/tty (getpass, job control,
     interactive prompts) behaves as under plain pytest."""

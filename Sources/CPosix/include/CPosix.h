@@ -39,6 +39,14 @@ int cposix_in_terminal_foreground(void);
 /* statfs(2)'s f_type (the file system's magic number) of path, or -1 (errno). */
 long long cposix_file_system_type(const char *path);
 
+/* A new pseudo-terminal whose slave starts with `terminal`'s modes and window size; both ends
+ * close-on-exec, the master non-blocking. Returns 0, or -1 (errno). */
+int cposix_open_pty(int terminal, int *master, int *slave);
+/* TIOCGWINSZ of `from` applied to `to` with TIOCSWINSZ (on a pty master: SIGWINCH to its foreground). */
+int cposix_copy_window_size(int from, int to);
+/* TIOCSCTTY without stealing: fails (EPERM) if `fd` is another session's controlling terminal. */
+int cposix_take_controlling_terminal(int fd);
+
 int cposix_set_parent_death_signal(int signo);
 /* Closes every descriptor from `lowest` up: a daemon must not keep its starter's pipes open. */
 void cposix_close_from(int lowest);

@@ -130,7 +130,7 @@ extension ManagerServer {
                 return
             }
             client.state = .running(host: host, runId: id, pid: pid)
-            client.pendingSignals.forEach { kill(-pid, $0) }
+            client.pendingSignals.forEach { signalRun(pid, $0) }
             client.pendingSignals = []
         case .runFinished(let id, let outcome, let childSeconds):
             host.runsServed += 1
@@ -357,4 +357,10 @@ extension ManagerServer {
         if case .ready(let report)? = pristine?.state { return report.warmupSeconds }
         return 10
     }
+}
+
+/// Signals a run's process group; the run itself while it has none yet: a run given a terminal makes
+/// its group with `setsid` a moment after it starts (see the host's `RunChild`).
+func signalRun(_ pid: pid_t, _ signal: Int32) {
+    if kill(-pid, signal) != 0 && errno == ESRCH { kill(pid, signal) }
 }

@@ -316,7 +316,7 @@ final class ManagerServer {
     func forward(_ signal: Int32, to client: ClientConnection) {
         switch client.state {
         case .running(_, _, .some(let pid)):
-            kill(-pid, signal)
+            signalRun(pid, signal)
         case .running(_, _, nil):
             client.pendingSignals.append(signal)
         case .queued:
