@@ -144,6 +144,34 @@ def _prepare_streams():
     unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
     sys.stdout.reconfigure(line_buffering=sys.stdout.isatty(), write_through=unbuffered)
     sys.stderr.reconfigure(line_buffering=True, write_through=unbuffered)
+    encoding, _, errors = os.environ.get("PYTHONIOENCODING", "").partition(":")
+    if encoding or errors:
+        import codecs
+
+        _open_stdio(encoding and codecs.lookup(encoding).name, errors)
+
+
+def _open_stdio(encoding: str, errors: str) -> None:
+    """The standard streams as start-up makes them under PYTHONIOENCODING=[encoding][:errors]
+    (debugpy's launcher sets utf-8): the errors part (strict when only an encoding is named) is for
+    stdin and stdout; stderr keeps its own.
+    New objects, as ``reconfigure`` would seek a stream whose descriptor was a file in the template."""
+    import io
+
+    for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
+        old = getattr(sys, name)
+        if old is None:
+            continue
+        raw = io.FileIO(fd, mode, closefd=False)
+        raw.name = f"<{name}>"
+        buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+        stream = io.TextIOWrapper(
+            buffered, encoding=encoding or old.encoding, errors=old.errors if name == "stderr" else errors or (
+                "strict" if encoding else old.errors),
+            newline="\n", line_buffering=old.line_buffering, write_through=old.write_through)
+        stream.mode = mode
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
 
 
 def _apply_runtime_switches():
