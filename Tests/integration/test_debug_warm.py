@@ -235,3 +235,22 @@ def test_warm_debug_session_stops_sooner_than_plain(debugger):
     medians = {k: statistics.median(v) for k, v in times.items()}
     print(f"launch → stopped, median of 3: plain {medians['plain']:.3f} s, warm {medians['warm']:.3f} s", file=sys.stderr)
     assert medians["warm"] < medians["plain"], times
+
+
+def test_debugpy_typed_in_a_shell_is_served_and_teaches_the_warm_set_nothing(debugger):
+    """`python -m debugpy --listen … -m pytest …`: served, pytest's exit status; neither debugpy nor the
+    standard-library modules it imports (xmlrpc, http.server) are learned into later templates."""
+    project = debugger.project
+    env = project.env({"VIRTUAL_ENV": None})
+    command = ["-m", "debugpy", "--listen", "127.0.0.1:0", "-m", "pytest", "-q", "tests/test_calc.py::test_add_wrong"]
+    plain = H.run_command([debugger.plain / "bin" / "python", *command], project.root, env)
+    served = debugger.runs_served()
+    warm = H.run_command([debugger.hooked / "bin" / "python", *command], project.root, env)
+    assert debugger.runs_served() == served + 1, warm.describe()
+    assert warm.rc == plain.rc == 1, warm.describe()
+    assert H.summary_line(warm.out) == H.summary_line(plain.out) == "1 failed", warm.describe()
+    assert project.cli("stop", venv=debugger.hooked).rc == 0  # the manager saves what it learned
+    learned = "".join(p.read_text() for p in (project.ctx.workdir / "xdg-cache" / "pytestd").glob("*.learned")
+                      if str(project.root) in p.read_text())
+    for name in ("debugpy", "pydevd", "xmlrpc"):
+        assert name not in learned, learned

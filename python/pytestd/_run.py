@@ -8,7 +8,8 @@ pytest's real entry point (or the script), and leave the way CPython would.
 Under debugpy's command line (an editor's "Debug Test": ``python -X frozen_modules=off <…/debugpy>
 --connect HOST:PORT … TARGET ARGS``), the child becomes that command instead: debugpy's own
 ``__main__`` connects to the debug adapter, then runs the target as ``__main__``. debugpy is imported
-here, from where the caller's command line names it, never into a template.
+here, from where the caller's command line names it, never into a template (such a run teaches the
+warm set nothing).
 """
 
 import atexit
@@ -108,16 +109,10 @@ def _set_debugpy_argv_and_path(words, target) -> int:
     if words[0] == "-m":
         sys.argv[:] = ["-m"] + words[2:] + target
         first_path = os.getcwd()
-        from importlib.util import find_spec
-
-        package = find_spec("debugpy")
-        locations = list(package.submodule_search_locations or []) if package else []
     else:
         sys.argv[:] = words + target
         first_path = os.path.abspath(words[0])
-        locations = [first_path]
-    # The debugger's modules are this run's own: never learned into a template.
-    _run_imports.run_only_directories.extend(os.path.join(location, "") for location in locations)
+    _run_imports.learns = False
     if sys.version_info >= (3, 11) and os.environ.get("PYTHONSAFEPATH"):
         return 0
     sys.path.insert(0, first_path)
@@ -231,8 +226,8 @@ def _place_pythonpath(index: int) -> None:
     # An entry outside the working directory (an editor's plugin) provides modules for this run only:
     # a template that imported them would keep another run's module state.
     cwd = os.path.join(os.getcwd(), "")
-    _run_imports.run_only_directories.extend(
-        os.path.join(entry, "") for entry in entries if not os.path.join(entry, "").startswith(cwd))
+    _run_imports.run_only_directories[:] = [
+        os.path.join(entry, "") for entry in entries if not os.path.join(entry, "").startswith(cwd)]
 
 
 def _unservable_entry(entry: str, site_directories):
