@@ -93,7 +93,7 @@ struct EmbeddedPython {
         let arguments = [
             NulTerminatedList.join(request.argv), request.workingDirectory, NulTerminatedList.join(request.environment), style,
             request.scriptPath, Bytes(String(declineFd).utf8), Bytes(String(importsFd).utf8),
-            Array((request.kind == .script ? "script" : "pytest").utf8),
+            Array((request.kind == .script ? "script" : "pytest").utf8), NulTerminatedList.join(request.debugpyWords),
         ]
         var status = 0
         let rc = withCArguments(arguments) { count, pointers, lengths in

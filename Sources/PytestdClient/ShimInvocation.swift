@@ -27,10 +27,13 @@ public enum ShimInvocation {
         let arguments = pytestArguments.map { String(decoding: $0, as: UTF8.self) }
         var style: InvocationStyle = environment["PYTESTD_INVOCATION"] == "module" ? .module : .consoleScript
         var runnerScript: Bytes?
-        switch hooked?.command ?? nil {
+        var debugpyWords: [Bytes] = []
+        var target = hooked?.command ?? nil
+        if case .underDebugpy(let words, let debugged)? = target { (debugpyWords, target) = (words, debugged) }
+        switch target {
         case .pytestModule?: style = .module
         case .runnerScript(let path, _)?: (style, runnerScript) = (.consoleScript, path)
-        case nil: break
+        case .underDebugpy?, nil: break
         }
         // PYTESTD_INVOCATION and the hook's variable speak to the shim only; the run must not see them.
         let forwarded = environmentEntries.filter {
@@ -73,7 +76,8 @@ public enum ShimInvocation {
             environment: forwarded, style: style, umask: currentUmask(),
             scriptPath: runnerScript
                 ?? Bytes((real.script ?? ProjectRoot.join(ProjectRoot.parent(of: identity.interpreter), "pytest")).utf8),
-            managerIdentity: client.expectedIdentity, kind: runnerScript == nil ? .pytest : .script)
+            managerIdentity: client.expectedIdentity, kind: runnerScript == nil ? .pytest : .script,
+            debugpyWords: debugpyWords)
 
         switch RunSession(client: client, request: request, environment: environmentEntries).run() {
         case .finished(let outcome, let childSeconds):

@@ -15,7 +15,7 @@ public enum BypassRule {
     /// forked template was started without them, so the run would differ from plain pytest.
     public static let interpreterStartupVariables: Set<String> = [
         "PYTHONHOME", "PYTHONHASHSEED", "PYTHONOPTIMIZE", "PYTHONDEVMODE",
-        "PYTHONWARNINGS", "PYTHONUTF8", "PYTHONIOENCODING", "PYTHONNOUSERSITE", "PYTHONUSERBASE",
+        "PYTHONWARNINGS", "PYTHONUTF8", "PYTHONNOUSERSITE", "PYTHONUSERBASE",
         "PYTHONPYCACHEPREFIX", "PYTHONTRACEMALLOC", "PYTHONPLATLIBDIR", "PYTHONEXECUTABLE",
         "PYTHONMALLOC", "PYTHONCOERCECLOCALE", "PYTHONINTMAXSTRDIGITS", "PYTHONNODEBUGRANGES",
         "PYTHONFROZENMODULES", "PYTHONPERFSUPPORT", "PYTHONINSPECT", "PYTHONVERBOSE", "PYTHONDEBUG",
@@ -27,7 +27,7 @@ public enum BypassRule {
     /// template imported (then the run is plain; see `_run.py`): editors' test runners always set it.
     public static let emulatedVariables: Set<String> = [
         "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONSAFEPATH", "PYTHONFAULTHANDLER",
-        "PYTHONBREAKPOINT",
+        "PYTHONBREAKPOINT", "PYTHONIOENCODING",
     ]
 
     /// Why this invocation must run under the real pytest, or nil when the daemon serves it.

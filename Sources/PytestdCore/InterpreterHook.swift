@@ -13,10 +13,10 @@ public enum InterpreterHook {
     public static let moduleFile = "_pytestd_hook.py"
     /// The `.pth` line, executed at every start of the venv's interpreter (twice in a venv: `site`
     /// processes its site-packages twice). It imports the module only for starts that may be served
-    /// (`sys.argv` is `['-m', …]` or the script's path then), because importing a module from
+    /// (`sys.argv` is `['-m', …]`, the script's path or debugpy's directory then), because importing a module from
     /// site-packages costs a few hundred microseconds, this line about fifty.
     public static let pthLine = """
-        import os, sys; a = getattr(sys, "argv", None) or [""]; (a[0] == "-m" or a[0].endswith("run_pytest_script.py") \
+        import os, sys; a = getattr(sys, "argv", None) or [""]; (a[0] == "-m" or a[0].endswith(("run_pytest_script.py", "debugpy")) \
         or "PYTESTD_HOOK_PASS" in os.environ) and __import__("_pytestd_hook")
         """
 }

@@ -24,6 +24,31 @@ final class InterpreterCommandTests: XCTestCase {
         XCTAssertNil(command(["python", "/x/run_pytest_script.py"]))
     }
 
+    private let debugpy = "/home/u/.vscode/extensions/ms-python.debugpy-2026.4.0/bundled/libs/debugpy"
+
+    func testDebugpyLaunchersCommandLineKeepsItsWordsAndServesTheTarget() {
+        // As debugpy's launcher writes it (launcher/handlers.py) for the test explorer's "Debug Test".
+        let words = ["-X", "frozen_modules=off", debugpy, "--connect", "127.0.0.1:40123", "--configure-qt", "none",
+                     "--adapter-access-token", "abc"]
+        XCTAssertEqual(command(["python"] + words + [runner, "--rootdir=/p", "--capture=no"]),
+                       .underDebugpy(words: words.map { Bytes($0.utf8) },
+                                     target: .runnerScript(path: Bytes(runner.utf8), arguments: ["--rootdir=/p", "--capture=no"].map { Bytes($0.utf8) })))
+        let typed = ["-m", "debugpy", "--listen", "5678", "--wait-for-client", "--configure-subProcess", "False"]
+        XCTAssertEqual(command(["python"] + typed + ["-m", "pytest", "-x"]),
+                       .underDebugpy(words: typed.map { Bytes($0.utf8) }, target: .pytestModule(arguments: [Bytes("-x".utf8)])))
+        XCTAssertEqual(command(["python", debugpy, "--connect", "h:1", "-m", "pytest"])?.pytestArguments, [])
+    }
+
+    func testDebugpyWithAnotherTargetOrUnknownSwitchIsLeftToTheInterpreter() {
+        for words in [["python", debugpy, "--connect", "h:1", "script.py"], ["python", debugpy, "--connect", "h:1", "-m", "pip"],
+                      ["python", debugpy, "--connect", "h:1", "-c", "pass"], ["python", debugpy, "--help", runner],
+                      ["python", debugpy, "--connect"], ["python", "/x/notdebugpy", "--connect", "h:1", runner],
+                      ["python", "-X", "dev", debugpy, "--connect", "h:1", runner], ["python", "-m", "debugpy.adapter"],
+                      ["python", debugpy + "/launcher", "--connect", "h:1", runner]] {
+            XCTAssertNil(command(words), "\(words)")
+        }
+    }
+
     func testEverythingElseIsLeftToTheInterpreter() {
         for words in [["python"], ["python", "-c", "pass"], ["python", "script.py"], ["python", "-m"],
                       ["python", "-m", "pip", "install", "pytest"], ["python", "-mpytest"], ["python", "-u", "-m", "pytest"],

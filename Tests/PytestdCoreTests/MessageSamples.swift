@@ -45,6 +45,7 @@ struct MessageSamples {
             workingDirectory: randomBytes(), environment: (0..<Int.random(in: 0...20, using: &generator)).map { _ in randomBytes() },
             style: Bool.random(using: &generator) ? .module : .consoleScript,
             umask: UInt32.random(in: 0...0o777, using: &generator), scriptPath: randomBytes(),
-            managerIdentity: "id", kind: Bool.random(using: &generator) ? .script : .pytest)
+            managerIdentity: "id", kind: Bool.random(using: &generator) ? .script : .pytest,
+            debugpyWords: (0..<Int.random(in: 0...3, using: &generator)).map { _ in randomBytes() })
     }
 }

@@ -129,6 +129,21 @@ def test_pytest_addopts_and_pythonpath_style_variables_apply_per_command(envp):
     envp.compare("tests/test_marker_env.py", env_extra={"PYTEST_ADDOPTS": "--bogus"}, full_output=True)
 
 
+@pytest.mark.parametrize("value", ["utf-8", "latin-1:replace", ":backslashreplace", "ascii"])
+def test_pythonioencoding_is_served_with_the_streams_of_a_fresh_start(envp, value):
+    """debugpy's launcher sets PYTHONIOENCODING=utf-8 for every editor debug session."""
+    envp.write("tests/test_streams.py", '''
+        import sys
+        def test_streams():
+            for stream in (sys.stdin, sys.stdout, sys.stderr):
+                print(stream.encoding, stream.errors)
+            print("\u00e9\u20ac")
+    ''')
+    before = int(envp.d.status().get("runs", "0"))
+    envp.compare("-s", "-q", "tests/test_streams.py", env_extra={"PYTHONIOENCODING": value}, full_output=True)
+    assert int(envp.d.status().get("runs", "0")) == before + 1, "not served by the warm manager"
+
+
 def test_stdin_from_a_file_is_passed_through(envp):
     envp.write("tests/test_stdin.py", '''
         import sys

@@ -77,6 +77,7 @@ def test_a_site_directory_is_refused():
 
 
 RUNNER = "/home/u/.vscode/extensions/ms-python.python-2026.4.0/python_files/vscode_pytest/run_pytest_script.py"
+DEBUGPY = "/home/u/.vscode/extensions/ms-python.debugpy-2026.4.0/bundled/libs/debugpy"
 
 
 @pytest.mark.parametrize("argv, served", [
@@ -92,6 +93,19 @@ RUNNER = "/home/u/.vscode/extensions/ms-python.python-2026.4.0/python_files/vsco
     (["python", "/x/my_vscode_pytest/run_pytest_script.py"], False),
     (["python"], False),
     ([], False),
+    (["python", "-X", "frozen_modules=off", DEBUGPY, "--connect", "127.0.0.1:4", "--configure-qt", "none",
+      "--adapter-access-token", "t", RUNNER, "--rootdir=/p"], True),
+    (["python", "-m", "debugpy", "--listen", "5678", "--wait-for-client", "-m", "pytest", "-x"], True),
+    (["python", DEBUGPY, "--connect", "h:1", "-m", "pytest"], True),
+    (["python", DEBUGPY, "--connect", "h:1", "script.py"], False),
+    (["python", DEBUGPY, "--connect", "h:1", "-m", "pip"], False),
+    (["python", DEBUGPY, "--connect", "h:1", "-c", "pass"], False),
+    (["python", DEBUGPY, "--help", RUNNER], False),
+    (["python", DEBUGPY, "--connect"], False),
+    (["python", "/x/notdebugpy", "--connect", "h:1", RUNNER], False),
+    (["python", "-X", "dev", DEBUGPY, "--connect", "h:1", RUNNER], False),
+    (["python", "-m", "debugpy.adapter"], False),
+    (["python", DEBUGPY + "/launcher", "--connect", "h:1", RUNNER], False),
 ])
 def test_the_hook_hands_over_exactly_the_served_starts(argv, served):
     """`InterpreterCommand` (Swift, InterpreterCommandTests) has the same cases."""

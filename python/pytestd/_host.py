@@ -26,14 +26,15 @@ def fork_hazard() -> bytes:
 
 
 def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes, decline_fd: bytes,
-        imports_fd: bytes, kind: bytes) -> int:
+        imports_fd: bytes, kind: bytes, debugpy_words: bytes) -> int:
     """``decline_fd``: the pipe on which the child tells the host it hands the run to plain pytest;
     ``imports_fd``: the pipe for what the run imported (see _run_imports); ``kind``: ``pytest``, or
-    ``script`` to run ``script`` as ``__main__`` (see _run)."""
+    ``script`` to run ``script`` as ``__main__`` (see _run); ``debugpy_words``: empty, or debugpy's
+    command line that runs the run's target (see _run)."""
     _run_imports.mark_template()
     _guard.install(int(decline_fd))
     try:
-        status = _run.run(argv, cwd, environment, style, script, kind)
+        status = _run.run(argv, cwd, environment, style, script, kind, debugpy_words)
     except _patches.ServeCold as exc:
         _guard.decline_for(exc, "an after_fork patch")
     try:

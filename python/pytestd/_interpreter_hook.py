@@ -3,7 +3,8 @@
 when ``sys.argv`` may be one of the starts below (see ``InterpreterHook.pthLine``).
 
 When this interpreter starts as ``python -m pytest ARGS`` (or ``-m py.test``) or as an editor's pytest
-runner (``python …/vscode_pytest/run_pytest_script.py ARGS``), it execs pytestd's ``pytest`` shim in its
+runner (``python …/vscode_pytest/run_pytest_script.py ARGS``), or as either under debugpy's command
+line (``python [-X frozen_modules=off] <…/debugpy | -m debugpy> OPTIONS TARGET ARGS``), it execs pytestd's ``pytest`` shim in its
 place — same pid, argv, working directory, environment and descriptors — which serves the run warm
 or, when it cannot, execs this interpreter command again with ``PYTESTD_HOOK_PASS`` set: that start
 passes through here unchanged (the variable is removed). Every other start returns at once.
@@ -14,6 +15,9 @@ import sys
 
 SHIM = None  # written by `pytestd install-hook`
 RUNNER_SCRIPT = "vscode_pytest/run_pytest_script.py"
+# debugpy's switches before its target (server/cli.py), with and without a value.
+DEBUGPY_SWITCHES_WITH_VALUE = ("--log-to", "--listen", "--connect", "--parent-session-pid", "--adapter-access-token")
+DEBUGPY_FLAGS = ("--log-to-stderr", "--wait-for-client", "--disable-sys-remote-exec", "--linux-attach-prefer-lldb")
 
 
 def _interpreter_argv():
@@ -29,11 +33,35 @@ def _interpreter_argv():
 
 def _served(argv) -> bool:
     """`InterpreterCommand` in Swift applies the same rule."""
-    if len(argv) < 2:
+    return _served_target(argv[1:]) or _served_target(_after_debugpy(argv[1:]))
+
+
+def _served_target(words) -> bool:
+    if not words:
         return False
-    if argv[1] == "-m":
-        return len(argv) > 2 and argv[2] in ("pytest", "py.test")
-    return argv[1] == RUNNER_SCRIPT or argv[1].endswith("/" + RUNNER_SCRIPT)
+    if words[0] == "-m":
+        return len(words) > 1 and words[1] in ("pytest", "py.test")
+    return words[0] == RUNNER_SCRIPT or words[0].endswith("/" + RUNNER_SCRIPT)
+
+
+def _after_debugpy(words):
+    """What follows ``[-X frozen_modules=off] (<dir>/debugpy | -m debugpy) OPTIONS``, or []."""
+    index = 2 if words[:2] == ["-X", "frozen_modules=off"] else 0
+    if words[index:index + 2] == ["-m", "debugpy"]:
+        index += 2
+    elif index < len(words) and (words[index] == "debugpy" or words[index].endswith("/debugpy")):
+        index += 1
+    else:
+        return []
+    while index < len(words):
+        word = words[index]
+        if word in DEBUGPY_FLAGS:
+            index += 1
+        elif word in DEBUGPY_SWITCHES_WITH_VALUE or word.startswith("--configure-"):
+            index += 2
+        else:
+            break
+    return words[index:]
 
 
 def _hand_over() -> None:

@@ -4,6 +4,12 @@ The host has already put the caller's terminal on fds 0-2 and made the child its
 What remains is to make the interpreter look as if ``pytest ARGS`` (or ``python SCRIPT ARGS``, an
 editor's pytest runner handed over by the interpreter hook) had just been started by the caller, run
 pytest's real entry point (or the script), and leave the way CPython would.
+
+Under debugpy's command line (an editor's "Debug Test": ``python -X frozen_modules=off <…/debugpy>
+--connect HOST:PORT … TARGET ARGS``), the child becomes that command instead: debugpy's own
+``__main__`` connects to the debug adapter, then runs the target as ``__main__``. debugpy is imported
+here, from where the caller's command line names it, never into a template (such a run teaches the
+warm set nothing).
 """
 
 import atexit
@@ -19,7 +25,8 @@ CONSOLE_SCRIPT = b"console"
 SCRIPT_KIND = b"script"
 
 
-def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes, kind: bytes) -> int:
+def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes, kind: bytes,
+        debugpy_words: bytes = b"") -> int:
     os.chdir(cwd)
     _replace_environment(_wire.split(environment))
     _restore_signals()
@@ -27,13 +34,20 @@ def run(argv: bytes, cwd: bytes, environment: bytes, style: bytes, script: bytes
     _apply_runtime_switches()
     arguments = [os.fsdecode(a) for a in _wire.split(argv)]
     script_path = os.fsdecode(script)
-    path0 = _set_argv_and_path(arguments, style == CONSOLE_SCRIPT, script_path, kind == SCRIPT_KIND)
+    debugpy = [os.fsdecode(w) for w in _wire.split(debugpy_words)]
+    if debugpy:
+        target = [script_path] if kind == SCRIPT_KIND else ["-m", "pytest"]
+        path0 = _set_debugpy_argv_and_path(debugpy, target + arguments[1:])
+    else:
+        path0 = _set_argv_and_path(arguments, style == CONSOLE_SCRIPT, script_path, kind == SCRIPT_KIND)
     _place_pythonpath(path0)
     # The template's caches describe the disk as it was when the template was built.
     importlib.invalidate_caches()
     linecache.clearcache()
     _patches.run_after_fork()
     _import_warnings.template.install_replay()
+    if debugpy:
+        return _exit_status(lambda: _run_debugpy(debugpy))
     if kind == SCRIPT_KIND:
         return _exit_status(lambda: _run_script(script_path))
     return _exit_status(_main)
@@ -67,6 +81,44 @@ def _run_script(path: str) -> int:
     return 0
 
 
+def _run_debugpy(words) -> int:
+    """What the interpreter does with ``python <dir>`` (its ``__main__.py``) or ``python -m debugpy``,
+    in a fresh ``__main__`` module."""
+    import builtins
+    import runpy
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    if words[0] == "-m":
+        runpy._run_module_as_main("debugpy", alter_argv=True)
+    else:
+        runpy._run_module_as_main("__main__", alter_argv=False)
+    return 0
+
+
+def _set_debugpy_argv_and_path(words, target) -> int:
+    """``sys.argv`` and ``sys.path[0]`` of ``python WORDS TARGET`` for debugpy's command line: debugpy
+    then sets them for the target as it would in a fresh process. ``-X frozen_modules=off`` is the
+    interpreter's own option: a warm run keeps the template's (see README, Debugging warm runs).
+    Returns what ``_set_argv_and_path`` returns."""
+    sys.orig_argv = [sys.executable] + words + target
+    if words[:2] == ["-X", "frozen_modules=off"]:
+        words = words[2:]
+    if words[0] == "-m":
+        sys.argv[:] = ["-m"] + words[2:] + target
+        first_path = os.getcwd()
+    else:
+        sys.argv[:] = words + target
+        first_path = os.path.abspath(words[0])
+    _run_imports.learns = False
+    if sys.version_info >= (3, 11) and os.environ.get("PYTHONSAFEPATH"):
+        return 0
+    sys.path.insert(0, first_path)
+    return 1
+
+
 def _replace_environment(entries):
     os.environb.clear()
     for entry in entries:
@@ -87,6 +139,34 @@ def _prepare_streams():
     unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
     sys.stdout.reconfigure(line_buffering=sys.stdout.isatty(), write_through=unbuffered)
     sys.stderr.reconfigure(line_buffering=True, write_through=unbuffered)
+    encoding, _, errors = os.environ.get("PYTHONIOENCODING", "").partition(":")
+    if encoding or errors:
+        import codecs
+
+        _open_stdio(encoding and codecs.lookup(encoding).name, errors)
+
+
+def _open_stdio(encoding: str, errors: str) -> None:
+    """The standard streams as start-up makes them under PYTHONIOENCODING=[encoding][:errors]
+    (debugpy's launcher sets utf-8): the errors part (strict when only an encoding is named) is for
+    stdin and stdout; stderr keeps its own.
+    New objects, as ``reconfigure`` would seek a stream whose descriptor was a file in the template."""
+    import io
+
+    for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
+        old = getattr(sys, name)
+        if old is None:
+            continue
+        raw = io.FileIO(fd, mode, closefd=False)
+        raw.name = f"<{name}>"
+        buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+        stream = io.TextIOWrapper(
+            buffered, encoding=encoding or old.encoding, errors=old.errors if name == "stderr" else errors or (
+                "strict" if encoding else old.errors),
+            newline="\n", line_buffering=old.line_buffering, write_through=old.write_through)
+        stream.mode = mode
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
 
 
 def _apply_runtime_switches():

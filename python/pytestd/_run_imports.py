@@ -59,6 +59,9 @@ class LoadOrder:
 _run_loads = LoadOrder()
 # Directories whose modules are this run's own, never learned into a template (see _run._place_pythonpath).
 run_only_directories: List[str] = []
+# False in a run under a debugger: what it imports (the debugger's standard-library modules too) is
+# not the project's warm set.
+learns = True
 
 
 def mark_template() -> None:
@@ -67,6 +70,8 @@ def mark_template() -> None:
 
 
 def report(fd: int) -> None:
+    if not learns:
+        return
     items = []
     test_modules = []
     for name, module in list(_run_loads.loaded()):

@@ -67,7 +67,7 @@ public enum Message: Equatable, Sendable {
     /// The answer to `ControlCommand.statusDocument`: `pytestd status --json`, already encoded.
     case statusDocument(json: String)
 
-    public static let protocolVersion: UInt32 = 4
+    public static let protocolVersion: UInt32 = 5
 
     /// Descriptors that travel with this message.
     public var descriptorCount: Int {

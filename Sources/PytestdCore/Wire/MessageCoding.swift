@@ -220,6 +220,7 @@ extension WireWriter {
         write(request.scriptPath)
         write(request.managerIdentity)
         write(request.kind.rawValue)
+        write(request.debugpyWords)
     }
 
     fileprivate mutating func write(_ outcome: RunOutcome) {
@@ -246,9 +247,10 @@ extension WireReader {
         let (umask, script, identity) = (try readUInt32(), try readBytes(), try readString())
         let rawKind = try readByte()
         guard let kind = RunKind(rawValue: rawKind) else { throw WireError.invalidValue("run kind \(rawKind)") }
+        let debugpyWords = try readBytesList()
         return RunRequest(
             argv: argv, workingDirectory: cwd, environment: environment, style: style, umask: umask,
-            scriptPath: script, managerIdentity: identity, kind: kind)
+            scriptPath: script, managerIdentity: identity, kind: kind, debugpyWords: debugpyWords)
     }
 
     fileprivate mutating func readRunOutcome() throws -> RunOutcome {

@@ -32,10 +32,14 @@ public struct RunRequest: Equatable, Sendable {
     /// Identifies the manager build the shim expects; a mismatch restarts the manager.
     public var managerIdentity: String
     public var kind: RunKind
+    /// Non-empty when the run was started under debugpy's command line (`InterpreterCommand.underDebugpy`):
+    /// the interpreter's words up to the target, from which the run child starts debugpy, which then
+    /// runs the target.
+    public var debugpyWords: [Bytes]
 
     public init(
         argv: [Bytes], workingDirectory: Bytes, environment: [Bytes], style: InvocationStyle, umask: UInt32,
-        scriptPath: Bytes, managerIdentity: String, kind: RunKind = .pytest
+        scriptPath: Bytes, managerIdentity: String, kind: RunKind = .pytest, debugpyWords: [Bytes] = []
     ) {
         self.argv = argv
         self.workingDirectory = workingDirectory
@@ -45,6 +49,7 @@ public struct RunRequest: Equatable, Sendable {
         self.scriptPath = scriptPath
         self.managerIdentity = managerIdentity
         self.kind = kind
+        self.debugpyWords = debugpyWords
     }
 
     /// The number of descriptors that accompany a run: the caller's stdin, stdout and stderr.

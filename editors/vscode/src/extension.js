@@ -9,6 +9,7 @@ const { testIdAt } = require('./testAtCursor');
 const { shellLine, shimBeside, runTarget, runLine } = require('./commandLine');
 const { parseStatus, statusBarView, statusBarProblem } = require('./status');
 const { LastRun } = require('./lastRun');
+const { debugConfiguration } = require('./debugConfiguration');
 
 const TERMINAL_NAME = 'pytestd';
 
@@ -120,7 +121,8 @@ function activate(context) {
     return shimBeside(real);
   }
 
-  async function run(testId) {
+  /** `debug`: a debugpy session instead of the terminal (see debugConfiguration.js). */
+  async function run(testId, debug = false) {
     const editor = vscode.window.activeTextEditor;
     if (!editor || editor.document.languageId !== 'python') {
       vscode.window.showWarningMessage('pytestd: open a Python test file first.');
@@ -138,6 +140,13 @@ function activate(context) {
     // Runs read the file from disk: what the editor shows is what runs.
     if (document.isDirty) await document.save();
     const config = settings();
+    const target = runTarget(document.uri.fsPath, folderOf(document.uri), id);
+    if (debug) {
+      const started = await vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(document.uri),
+        debugConfiguration({ ...target, extraArgs: config.pytestArgs }, config.virtualEnv));
+      if (!started) vscode.window.showErrorMessage('pytestd: the debug session did not start (is the Python Debugger extension installed?)');
+      return;
+    }
     let pytest;
     try {
       pytest = shimPath(config);
@@ -145,7 +154,7 @@ function activate(context) {
       vscode.window.showErrorMessage(`pytestd: ${error.message}`);
       return;
     }
-    const runRequest = { ...runTarget(document.uri.fsPath, folderOf(document.uri), id), pytest, extraArgs: config.pytestArgs };
+    const runRequest = { ...target, pytest, extraArgs: config.pytestArgs };
     await lastRun.remember(runRequest);
     inTerminal(runLine(runRequest));
   }
@@ -188,6 +197,7 @@ function activate(context) {
   const commands = {
     'pytestd.runTestAtCursor': () => run(true),
     'pytestd.runFile': () => run(false),
+    'pytestd.debugTestAtCursor': () => run(true, true),
     'pytestd.repeatLastRun': repeatLastRun,
     'pytestd.start': () => verbInTerminal(['start']),
     'pytestd.restart': () => verbInTerminal(['restart']),

@@ -11,7 +11,8 @@ const Module = require('module');
 function makeVscode() {
   const state = {
     commands: new Map(), terminals: [], messages: [], output: [], saved: [], config: {}, focused: true,
-    activeTextEditor: null, folders: [], closeTerminalListeners: [], editorListeners: [],
+    activeTextEditor: null, folders: [], closeTerminalListeners: [], editorListeners: [], debugSessions: [],
+    debugStarts: true,
   };
   const vscode = {
     StatusBarAlignment: { Left: 1, Right: 2 },
@@ -42,6 +43,12 @@ function makeVscode() {
       showInformationMessage(text) { state.messages.push(['info', text]); },
       showWarningMessage(text) { state.messages.push(['warning', text]); },
       showErrorMessage(text) { state.messages.push(['error', text]); },
+    },
+    debug: {
+      async startDebugging(folder, configuration) {
+        state.debugSessions.push([folder, configuration]);
+        return state.debugStarts;
+      },
     },
     workspace: {
       getConfiguration(section) {
@@ -132,7 +139,7 @@ test('every command of the manifest is registered, and nothing else', async () =
   const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
   const declared = manifest.contributes.commands.map((c) => c.command).sort();
   assert.deepStrictEqual([...state.commands.keys()].sort(), declared);
-  assert.deepStrictEqual(declared, ['pytestd.logs', 'pytestd.repeatLastRun', 'pytestd.restart', 'pytestd.runFile',
+  assert.deepStrictEqual(declared, ['pytestd.debugTestAtCursor', 'pytestd.logs', 'pytestd.repeatLastRun', 'pytestd.restart', 'pytestd.runFile',
     'pytestd.runTestAtCursor', 'pytestd.start', 'pytestd.status', 'pytestd.stop']);
   dispose();
   assert.strictEqual(state.commands.size, 0, 'commands outlive the extension');
@@ -200,6 +207,32 @@ test('run the test under the cursor: saves, then types the shim line into one te
   await state.commands.get('pytestd.runFile')();
   assert.strictEqual(state.terminals.length, 1, 'a second terminal for the second run');
   assert.deepStrictEqual(state.terminals[0].sent[1], [`cd ${install.project} && ${shim} -x --tb=short tests/test_x.py`, true]);
+  dispose();
+});
+
+test('debug the test under the cursor: saves, then a debugpy launch of `python -m pytest` in its folder', async () => {
+  const install = fakeInstall();
+  const { state, dispose } = await activated(install, { pytestArgs: ['-x'], virtualEnv: '/venvs/app' });
+  const file = path.join(install.project, 'tests', 'test_x.py');
+  state.activeTextEditor = editor(file, TEST_FILE_TEXT, 2, { dirty: true });
+  await state.commands.get('pytestd.debugTestAtCursor')();
+  assert.strictEqual(state.activeTextEditor.document.saves, 1);
+  assert.strictEqual(state.terminals.length, 0, 'a debug session is not a terminal run');
+  assert.strictEqual(state.debugSessions.length, 1);
+  const [folder, configuration] = state.debugSessions[0];
+  assert.strictEqual(folder.uri.fsPath, install.project);
+  assert.deepStrictEqual([configuration.type, configuration.request, configuration.module, configuration.cwd, configuration.python],
+    ['debugpy', 'launch', 'pytest', install.project, '/venvs/app/bin/python']);
+  assert.deepStrictEqual(configuration.args, ['-x', 'tests/test_x.py::TestA::test_b']);
+  // Not under a test: a warning; a session that does not start: an error.
+  state.activeTextEditor = editor(file, TEST_FILE_TEXT, 5);
+  await state.commands.get('pytestd.debugTestAtCursor')();
+  assert.strictEqual(state.debugSessions.length, 1);
+  state.debugStarts = false;
+  state.activeTextEditor = editor(file, TEST_FILE_TEXT, 1);
+  await state.commands.get('pytestd.debugTestAtCursor')();
+  assert.deepStrictEqual(state.messages.map(([kind]) => kind), ['warning', 'error']);
+  assert.match(state.messages[1][1], /debug session did not start/);
   dispose();
 });
 
