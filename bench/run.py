@@ -68,7 +68,8 @@ CASES = {
     "c": ("monolith", ["tests/test_real.py"], "monolith: tests/test_real.py"),
     "d": ("monolith", [], "monolith: full suite"),
     # Edit, then run at once: the time from the save to the run's exit (hot reload). f and g edit a
-    # function body (patched in place), h and i a module-level constant (every importer runs again).
+    # function body (patched in place), h and i a module-level constant (the module runs again; an importer
+    # only if it read the constant at import time).
     # Each edit changes the value the tests assert, so a run served from older code fails the case.
     "f": ("monolith", ["tests/test_real.py", "-k", "top"], "monolith: edit a leaf's function body, run its tests"),
     "g": ("monolith", ["tests/test_trivial.py"], "monolith: edit a hub's function body (1,026 importers), run a test"),
