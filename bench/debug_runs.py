@@ -14,38 +14,19 @@ lets the interpreter run as if it were not installed. Needs `make build` and a p
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-OUT = os.path.join(HERE, "out")
-PYTESTD = os.path.join(ROOT, ".build", "release", "pytestd")
-EXTENSION = os.path.join(ROOT, "Tests", "integration", "editor_stub", "python_files")
-RUNNER = os.path.join(EXTENSION, "vscode_pytest", "run_pytest_script.py")
+from editor_runs import EXTENSION, HERE, OUT, PYTESTD, ROOT, hooked_venv
+
 sys.path.insert(0, os.path.join(ROOT, "Tests", "integration"))
 
 from dap_client import DapClient  # noqa: E402
 
+RUNNER = os.path.join(EXTENSION, "vscode_pytest", "run_pytest_script.py")
 TEST = "tests/test_trivial.py::test_trivial"
-
-
-def debug_venv():
-    venv = os.path.join(OUT, "debug-venv")
-    base = os.path.join(OUT, "venv")
-    shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([os.path.realpath(os.path.join(base, "bin", "python")), "-m", "venv", venv], check=True)
-    lib = os.listdir(os.path.join(venv, "lib"))[0]
-    with open(os.path.join(venv, "lib", lib, "site-packages", "bench-venv.pth"), "w") as f:
-        f.write(os.path.join(base, "lib", lib, "site-packages") + "\n")
-    subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-r", os.path.join(HERE, "requirements-debug.txt")], check=True)
-    subprocess.run([PYTESTD, "install-hook", "--python", os.path.join(venv, "bin", "python")], check=True,
-                   stdout=subprocess.DEVNULL)
-    return os.path.join(venv, "bin", "python")
 
 
 def session(python, project, line, plain):
@@ -93,7 +74,7 @@ def main():
         sys.exit("build first (make build) and run bench/run once (bench/out/monolith, bench/out/venv)")
     source = open(os.path.join(project, TEST.split("::")[0]), encoding="utf-8").read().splitlines()
     line = next(n for n, text in enumerate(source, 1) if text.startswith("def test_trivial")) + 1
-    python = debug_venv()
+    python = hooked_venv("debug-venv", os.path.join(HERE, "requirements-debug.txt"))
     session(python, project, line, plain=False)  # starts the manager and warms it
     plain = [session(python, project, line, plain=True) for _ in range(options.runs)]
     warm = [session(python, project, line, plain=False) for _ in range(options.runs)]

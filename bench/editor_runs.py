@@ -28,15 +28,19 @@ PYTESTD = os.path.join(ROOT, ".build", "release", "pytestd")
 EXTENSION = os.path.join(ROOT, "Tests", "integration", "editor_stub", "python_files")
 
 
-def hooked_venv():
-    venv = os.path.join(OUT, "editor-venv")
+def hooked_venv(name="editor-venv", requirements=None):
+    """A venv with the bench venv's packages (through a .pth), ``requirements`` and the hook."""
+    venv = os.path.join(OUT, name)
     base = os.path.join(OUT, "venv")
     shutil.rmtree(venv, ignore_errors=True)
     base_python = os.path.realpath(os.path.join(base, "bin", "python"))
-    subprocess.run([base_python, "-m", "venv", "--without-pip", venv], check=True)
+    subprocess.run([base_python, "-m", "venv", *([] if requirements else ["--without-pip"]), venv], check=True)
     lib = os.listdir(os.path.join(venv, "lib"))[0]
     with open(os.path.join(venv, "lib", lib, "site-packages", "bench-venv.pth"), "w") as f:
         f.write(os.path.join(base, "lib", lib, "site-packages") + "\n")
+    if requirements:
+        subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "--quiet",
+                        "--disable-pip-version-check", "-r", requirements], check=True)
     subprocess.run([PYTESTD, "install-hook", "--python", os.path.join(venv, "bin", "python")], check=True,
                    stdout=subprocess.DEVNULL)
     return os.path.join(venv, "bin", "python")
