@@ -23,7 +23,7 @@ import functools
 import sys
 import types
 import weakref
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Set
 
 from pytestd import _calls
 from pytestd._inplace import _identical, constant_key, same_modulo_lines
@@ -78,7 +78,7 @@ class Outcome:
             seen.add(current)
             codes = _codes_of(namespace[current], namespace)
             if any(self._started(code) for code in codes):
-                used = {n for code in codes for n in _names_used(code)}
+                used = {n for code in codes for n in code.co_names}
                 names |= used
                 pending += used
         self._behaviour[name] = names
@@ -209,10 +209,6 @@ def _nested(code: types.CodeType) -> List[types.CodeType]:
         if isinstance(const, types.CodeType):
             found += _nested(const)
     return found
-
-
-def _names_used(code: types.CodeType):
-    return code.co_names
 
 
 def _filled(cell) -> bool:
@@ -398,8 +394,3 @@ def _slots(kind: type) -> List[str]:
         slots = vars(base).get("__slots__", ())
         names += [slots] if isinstance(slots, str) else [s for s in slots if s not in ("__dict__", "__weakref__")]
     return names
-
-
-def same_object_graph(old, new, namespace: Optional[dict] = None) -> bool:
-    """Whether ``new`` would be replaced by ``old``."""
-    return _Matcher(namespace or {}).match(old, new)
