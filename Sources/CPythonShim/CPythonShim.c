@@ -235,7 +235,7 @@ void pyshim_before_fork(void) { api.PyOS_BeforeFork(); }
 void pyshim_after_fork_parent(void) { api.PyOS_AfterFork_Parent(); }
 void pyshim_after_fork_child(void) { api.PyOS_AfterFork_Child(); }
 
-/* ---- pytestd._native: the two things Python code cannot do for itself ---- */
+/* ---- pytestd._native: what Python code cannot do for itself ---- */
 
 /* Code objects that started running while the template was built, by address: an edit to such a
  * function may have changed what the imports computed, so it is never patched in place. An address
@@ -380,12 +380,28 @@ static PyObject *make_young(PyObject *self, PyObject *object) {
     return api.PyBool_FromLong(1);
 }
 
+/* The warm-up's layer point (python/pytestd/_zygote.py), given the conftest's path as bytes: the host
+   forks its zygote there. Returns 1 in a host forked from the zygote, 0 in the host that goes on
+   warming (or when no handler is set). */
+static long (*layer_point_handler)(const char *conftest);
+
+void pyshim_set_layer_point(long (*handler)(const char *conftest)) { layer_point_handler = handler; }
+
+static PyObject *layer_point(PyObject *self, PyObject *conftest) {
+    (void)self;
+    char *path;
+    Py_ssize_t size;
+    if (api.PyBytes_AsStringAndSize(conftest, &path, &size) < 0) return NULL;
+    return api.PyLong_FromLong(layer_point_handler ? layer_point_handler(path) : 0);
+}
+
 static PyMethodDef native_functions[] = {
     {"record_starts", record_starts, METH_O, NULL},
     {"stop_recording", stop_recording, METH_NOARGS, NULL},
     {"has_started", has_started, METH_O, NULL},
     {"counted_starts", counted_starts, METH_O, NULL},
     {"make_young", make_young, METH_O, NULL},
+    {"layer_point", layer_point, METH_O, NULL},
 };
 
 int pyshim_install_native(const char *name) {

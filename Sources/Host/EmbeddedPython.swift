@@ -28,9 +28,23 @@ struct EmbeddedPython {
         let patches = NulTerminatedList.join(configuration.patchDirectories.map { Bytes($0.utf8) })
         let inPlace = Bytes((configuration.patchInPlace ? "1" : "0").utf8)
         let options = NulTerminatedList.join(configuration.warmupArguments.map { Bytes($0.utf8) })
+        let zygote = Bytes((configuration.zygote ? "1" : "0").utf8)
         return try Self.report(try callBytes(
             "pytestd._host", "warm",
-            [Bytes(configuration.root.utf8), preload, patches, inPlace, options, Bytes(configuration.warmSet.utf8)]))
+            [Bytes(configuration.root.utf8), preload, patches, inPlace, options, Bytes(configuration.warmSet.utf8), zygote]))
+    }
+
+    /// In the zygote: what it loaded so far, its conftest left out (see `python/pytestd/_zygote.py`).
+    func zygoteReport() throws -> HostReport {
+        try Self.report(try callBytes("pytestd._host", "zygote_report", []))
+    }
+
+    /// In the zygote, before it forks a host: why the conftest on disk no longer fits it, or nil.
+    func zygoteMisfit() -> String? {
+        guard let reason = try? callBytes("pytestd._host", "zygote_check", []) else {
+            return "the zygote could not check its conftest (see the log)"
+        }
+        return reason.isEmpty ? nil : String(decoding: reason, as: UTF8.self)
     }
 
     /// In a reloading child: applies the plan to this copy of the template and describes the result.

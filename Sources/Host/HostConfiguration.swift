@@ -21,6 +21,8 @@ struct HostConfiguration {
     var patchDirectories: [String] = []
     /// Whether the warm-up records what ran, so that body-only edits can be patched in place.
     var patchInPlace = true
+    /// Whether the warm-up forks a zygote at its layer point (see `Zygote`).
+    var zygote = false
 
     init(arguments: [String]) throws {
         var iterator = arguments.makeIterator()
@@ -38,6 +40,7 @@ struct HostConfiguration {
             case "--warmup-arg": warmupArguments.append(value)
             case "--patches": patchDirectories.append(value)
             case "--patch-in-place": patchInPlace = value == "yes"
+            case "--zygote": zygote = value == "yes"
             default: throw UserFacingError("unknown option \(name)")
             }
         }

@@ -27,9 +27,15 @@ try? control.send(.warmupStarted)
 let python: EmbeddedPython
 do {
     python = try EmbeddedPython(configuration: configuration)
+    if configuration.zygote { Zygote.install(python: python, control: control) }
     let report = try python.warm()
-    cposix_set_parent_death_signal(SIGTERM)
-    if getppid() != configuration.managerPid { exit(0) }
+    if Zygote.isForkedHost {
+        // Like a reloaded template: it ends when the manager closes its channel, not with the zygote.
+        cposix_set_parent_death_signal(0)
+    } else {
+        cposix_set_parent_death_signal(SIGTERM)
+        if getppid() != configuration.managerPid { exit(0) }
+    }
     try control.send(.hostReady(report))
 } catch {
     writeLog("pytestd-host: \(error)")

@@ -63,6 +63,8 @@ public struct RunTimings: Equatable, Sendable {
     public private(set) var fastestPlainRun: Double?
     /// The last clean warm-up, from the host's start to ready (time it spent paused excluded).
     public var cleanWarmup: Double?
+    /// The last clean host forked from the zygote, from the fork to ready.
+    public var forkedWarmup: Double?
     /// From a clean host's start until pytest was configured with the root conftests.
     public var hostStartup: Double?
     /// The last reload's seconds per module it executed again.

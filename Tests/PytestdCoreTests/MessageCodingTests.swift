@@ -85,6 +85,9 @@ final class MessageCodingTests: XCTestCase {
         XCTAssertEqual(Message.startRun(id: 1, randomRequest()).descriptorCount, 3)
         XCTAssertEqual(Message.finished(.exited(0), childSeconds: 0).descriptorCount, 0)
         XCTAssertEqual(Message.reloadStarted(pid: 1, id: 1).descriptorCount, 1)
+        XCTAssertEqual(Message.zygoteStarted(pid: 1, conftest: "c").descriptorCount, 1)
+        XCTAssertEqual(Message.forkHost(id: 1).descriptorCount, 1)
+        XCTAssertEqual(Message.hostForked(id: 1, pid: 2).descriptorCount, 0)
     }
 
     private func sampleMessages() -> [Message] { samples.everyCase() }

@@ -19,6 +19,8 @@ struct MessageSamples {
             .reload(ReloadOrder(steps: [], evict: [], changed: [], causes: [], conftests: ["/p/tests/conftest.py"]), id: UInt64.max),
             .reloadStarted(pid: 42, id: 7),
             .reloadNotStarted(id: 8, reason: "socketpair: Too many open files"),
+            .zygoteStarted(pid: 77, conftest: "/p/conftest.py"), .forkHost(id: 3), .hostForked(id: 3, pid: 78),
+            .hostNotForked(id: .max, reason: "/p/conftest.py: its import statements changed (line 3)"),
             .hostFailed(reason: "x"), .runStarted(id: 7, pid: 1234), .runFinished(id: 7, .signaled(9), childSeconds: 1e-3),
             .runDeclined(id: 8, reason: "pytest_configure raised RuntimeError: Settings already configured.", remember: true),
             .runDeclined(id: .max, reason: "", remember: false),

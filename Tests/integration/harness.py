@@ -420,6 +420,6 @@ def fallback_after(project, before: int) -> str:
     fallback = status.get("last fallback", "")
     assert fallback.endswith(f"(change set #{change_set})"), f"the last fallback is not of change set #{change_set}: {status}"
     generation = status.get("host generation", "").split(" ")[0]
-    assert status.get("host generation", "").endswith("(clean)") and status.get("last run") == f"served by generation {generation}", \
+    assert re.search(r"\(clean(, forked from the zygote)?\)$", status.get("host generation", "")) and status.get("last run") == f"served by generation {generation}", \
         f"the last run was not served by the clean host: {status}"
     return fallback

@@ -182,7 +182,7 @@ def _settle(pair):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = pair.d.status()
-        if status.get("host generation", "").endswith("(clean)") and status.get("state") == "ready":
+        if status.get("host generation", "").split(" ", 1)[-1].startswith("(clean") and status.get("state") == "ready":
             return
         time.sleep(0.2)
     raise AssertionError(f"no clean host within 60 s: {status}")

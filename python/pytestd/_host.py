@@ -1,6 +1,6 @@
 """The entry points the Swift host calls. Everything crosses as bytes (see _wire)."""
 
-from pytestd import _guard, _patches, _reload, _run, _run_imports, _threads, _warmup
+from pytestd import _guard, _patches, _reload, _run, _run_imports, _threads, _warmup, _zygote
 
 
 def preflight() -> bytes:
@@ -8,8 +8,17 @@ def preflight() -> bytes:
 
 
 def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bytes, options: bytes,
-         warm_set: bytes) -> bytes:
-    return _warmup.warm(root, preload, patch_directories, patch_in_place == b"1", options, warm_set)
+         warm_set: bytes, zygote: bytes) -> bytes:
+    return _warmup.warm(root, preload, patch_directories, patch_in_place == b"1", options, warm_set, zygote == b"1")
+
+
+def zygote_report() -> bytes:
+    return _warmup.zygote_report()
+
+
+def zygote_check() -> bytes:
+    """Empty when the zygote may fork a host for the conftest on disk; else why not."""
+    return _zygote.check()
 
 
 def reload(steps: bytes, evict: bytes, changed: bytes, causes: bytes, conftests: bytes) -> bytes:

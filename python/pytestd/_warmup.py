@@ -19,7 +19,7 @@ from contextlib import redirect_stdout
 from importlib._bootstrap import _resolve_name
 from typing import Dict, List, Optional, Set, Tuple
 
-from pytestd import _calls, _import_warnings, _loaded_files, _module_reads, _run_imports, _wire
+from pytestd import _calls, _import_warnings, _loaded_files, _module_reads, _run_imports, _wire, _zygote
 from pytestd._frames import invisible_to_warnings
 
 
@@ -33,7 +33,7 @@ def preflight() -> bytes:
 
 
 def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: bool, options: bytes = b"",
-         warm_set: bytes = b"") -> bytes:
+         warm_set: bytes = b"", zygote: bool = False) -> bytes:
     """Imports pytest, its plugins, the conftests and the test modules under ``preload`` (default:
     pytest's testpaths, else the root) through pytest's own collection, so assertion rewriting applies
     exactly as in a real run; then loads the reload patches. With ``patch_in_place`` it records what
@@ -53,12 +53,14 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     output = io.StringIO()
     collected = CollectedFiles()
     plugins = [collected]
-    learned = LearnedWarmSet(_read_names(os.fsdecode(warm_set))) if warm_set else None
+    learned = LearnedWarmSet(os.fsdecode(warm_set)) if warm_set else None
     if learned is not None:
         plugins.append(learned)
-    load_order = _run_imports.LoadOrder().start()
+    load_order = _Building.load_order = _run_imports.LoadOrder().start()
     _module_reads.template.start()
     with _calls.warmup.recording(os.fsdecode(root), patch_in_place), _loaded_files.recording():
+        if zygote:
+            _zygote.arm()
         try:
             # ``options``: the project's --rootdir/-c/--confcutdir, so the warm-up settles where runs do.
             args = [os.fsdecode(o) for o in _wire.split(options)] + ["--collect-only", "-q", "-p", "no:cacheprovider"]
@@ -66,6 +68,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
             with ImportTimeReads.resume(), _import_warnings.template.recording(), redirect_stdout(output):
                 status = pytest.main(args, plugins=plugins)
         finally:
+            _zygote.disarm()
             sys.path[:] = saved_path
             sys.argv[:] = saved_argv
             os.chdir(saved_cwd)
@@ -76,6 +79,8 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     load_order.stop()
     _module_reads.template.stop()
     _forget_warnings_already_shown()
+    if _zygote.Layer.refusal:
+        print(f"pytestd-host: no zygote: {_zygote.Layer.refusal}", file=sys.stderr)
     note = _warmup_note(int(status), output.getvalue())
     if note:
         print(f"pytestd-host: warm-up: {note}", file=sys.stderr)
@@ -83,7 +88,21 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
     # every inherited page of the template in each child.
     gc.collect()
     gc.freeze()
-    return report(time.perf_counter() - started, note, skipped=learned.skipped if learned else (), load_order=load_order)
+    _Building.load_order = None
+    seconds = time.perf_counter() - (_zygote.Layer.forked_at or started)
+    return report(seconds, note, skipped=learned.skipped if learned else (), load_order=load_order)
+
+
+class _Building:
+    """The warm-up in progress (a zygote reports from the middle of it)."""
+
+    load_order: Optional[_run_imports.LoadOrder] = None
+
+
+def zygote_report() -> bytes:
+    """What the zygote loaded so far, for the manager to drop it when any of it changes: its conftest
+    left out (the zygote checks that one itself, see _zygote)."""
+    return report(0.0, "", load_order=_Building.load_order, leave_out=_zygote.Layer.conftest)
 
 
 class CollectedFiles:
@@ -113,7 +132,9 @@ class LearnedWarmSet:
     """A warm-up plugin: collects no test file (directories still load their conftests, and the root
     conftest its ``pytest_plugins``), then imports the learned modules while the session is still
     open, so modules marked for assertion rewriting are rewritten as in a run. A module that fails to
-    import is skipped, leaving nothing of it behind, and reported so the manager drops it.
+    import is skipped, leaving nothing of it behind, and reported so the manager drops it. An empty
+    set collects every test path instead (the manager has learned nothing yet): the same plugin
+    either way, so a zygote serves both.
 
     The learned order is the order runs once imported the modules in; the code may have changed
     since. Without an import cycle that order does not matter: each module's body sees its complete
@@ -122,12 +143,21 @@ class LearnedWarmSet:
     entry succeeds), so an import that meets a partially initialised module is undone and left for
     each run to import, as a reload leaves cycles (see _reload)."""
 
-    def __init__(self, names: List[str]) -> None:
-        self.names = names
+    def __init__(self, path: str) -> None:
+        self.path = path
         self.skipped: List[str] = []
+        self._names: Optional[List[str]] = None
+
+    @property
+    def names(self) -> List[str]:
+        # Read when first used, after the layer point: a host forked from a zygote reads the set
+        # as it is then.
+        if self._names is None:
+            self._names = _read_names(self.path)
+        return self._names
 
     def pytest_ignore_collect(self, collection_path) -> Optional[bool]:
-        return None if collection_path.is_dir() else True
+        return None if collection_path.is_dir() or not self.names else True
 
     def pytest_collection_finish(self, session) -> None:
         for name in self.names:
@@ -245,11 +275,12 @@ def _release_warmup_session() -> None:
             loader.session = None
 
 
-def report(seconds: float, note: str, import_graph: bool = True, skipped=(), load_order=None) -> bytes:
+def report(seconds: float, note: str, import_graph: bool = True, skipped=(), load_order=None,
+           leave_out: Optional[str] = None) -> bytes:
     """What the manager needs to keep this template honest: versions, timing, the environment
     variables and files its imports depended on, and (for the import graph, built from clean
     templates only) which file each module came from, in import order, and the imports that ran;
-    last, the learned modules the warm-up skipped."""
+    last, the learned modules the warm-up skipped. ``leave_out``: a file (real path) to omit."""
     import pytest
 
     sys.stdout.flush()
@@ -260,9 +291,13 @@ def report(seconds: float, note: str, import_graph: bool = True, skipped=(), loa
         name if value is None else name + b"=" + value for name, value in sorted(reads.variables.items())
     ]
     modules = _module_files(load_order)
+    files = set(modules.values()) | reads.files
+    if leave_out:
+        omitted = os.fsencode(leave_out)
+        modules = {name: path for name, path in modules.items() if os.path.realpath(path) != omitted}
+        files = {path for path in files if os.path.realpath(path) != omitted}
     edges = sorted(f"{importer}>{target}".encode() for importer, target in reads.imports) if import_graph else []
     listed = modules if import_graph else {}
-    files = sorted(set(modules.values()) | reads.files)
     readers = [name + b"=" + reader.encode() for name, reader in sorted(reads.readers.items())]
     return _wire.join(
         [version.encode(), pytest.__version__.encode(), f"{seconds:.6f}".encode(), note.encode(),
@@ -272,7 +307,7 @@ def report(seconds: float, note: str, import_graph: bool = True, skipped=(), loa
         + [name.encode() + b"=" + path for name, path in listed.items()]
         + [str(len(edges)).encode()]
         + edges
-        + _counted(files)
+        + _counted(sorted(files))
         + [(reads.whole_environment_reader or "").encode()]
         + _counted(readers)
         + _loaded_files.report_fields()

@@ -28,8 +28,11 @@ int pyshim_call_bytes(const char *module, const char *function, int nargs, const
  * counted_starts(code), CPython's own count of a code object's starts (3.8-3.11, read at a known
  * offset; 3.12+ uses sys.monitoring), with record_starts(marker)/stop_recording()/has_started(code), a
  * C profile hook remembering which code objects ran, as the fallback where that reading fails its
- * check; and make_young(obj), which hands a frozen object back to the collector's youngest generation. */
+ * check; make_young(obj), which hands a frozen object back to the collector's youngest generation; and
+ * layer_point(), the warm-up's call into the host where it forks its zygote. */
 int pyshim_install_native(const char *name);
+/* What _native.layer_point() calls (see python/pytestd/_zygote.py): the host's zygote fork. */
+void pyshim_set_layer_point(long (*handler)(const char *conftest));
 /* Around fork(): keeps the interpreter's locks and os.register_at_fork hooks consistent. */
 void pyshim_before_fork(void);
 void pyshim_after_fork_parent(void);

@@ -21,6 +21,10 @@ final class HostProcess {
     let startedAt = monotonicSeconds()
     /// What a clean host was told to import; nil for a reloaded template.
     var warmSet: LearnedWarmSet.Source?
+    /// The warm set file a clean host reads (see `LearnedWarmSet.nextHostSource`).
+    var warmSetFile: String?
+    /// A clean host forked from the zygote rather than started.
+    var forkedFromZygote = false
     var state = State.warming
     var freshness = Freshness()
     var environmentDependencies = EnvironmentDependencies()
@@ -71,6 +75,7 @@ final class HostProcess {
             "--control-fd", "3", "--manager-pid", "\(getpid())", "--libpython", python.libpython,
             "--program", identity.interpreter, "--root", identity.root.path,
             "--package-dir", installation.pythonPackageDirectory, "--patch-in-place", patchInPlace ? "yes" : "no",
+            "--zygote", "yes",
         ]
         for path in preload { arguments += ["--preload", path] }
         if let file = warmSet.file { arguments += ["--warm-set", file] }
@@ -93,6 +98,7 @@ final class HostProcess {
         channel.setNonBlocking()
         let host = HostProcess(pid: pid, channel: channel, generation: generation, environment: environment)
         host.warmSet = warmSet.source
+        host.warmSetFile = warmSet.file
         return host
     }
 

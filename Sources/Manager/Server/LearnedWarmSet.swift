@@ -83,14 +83,14 @@ final class LearnedWarmSet {
         save(force: change == .changed)
     }
 
-    /// What the next clean host imports: `--warm-set FILE` when the project has a learned set and no
-    /// configured `preload`.
+    /// What the next clean host imports: `--warm-set FILE` unless `preload` is configured; the file
+    /// names the learned set, or nothing (then the host collects every test path). Either way the
+    /// same file, so a host forked from the zygote reads what is wanted then.
     func nextHostSource(preload: [String]) -> (source: Source, file: String?) {
         if !preload.isEmpty { return (.configuredPreload, nil) }
-        guard !imports.isEmpty else { return (.allTestPaths, nil) }
         do {
-            try FileSystem.writeAtomically(imports.names.joined(separator: "\n") + "\n", to: warmSetFile)
-            return (.learned, warmSetFile)
+            try FileSystem.writeAtomically(imports.names.map { $0 + "\n" }.joined(), to: warmSetFile)
+            return (imports.isEmpty ? .allTestPaths : .learned, warmSetFile)
         } catch {
             ManagerLog.write("cannot hand the learned warm set to the host: \(error)")
             return (.allTestPaths, nil)

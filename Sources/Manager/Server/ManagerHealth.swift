@@ -50,7 +50,7 @@ extension ManagerServer {
         fallbackCounts[kind, default: 0] += 1
     }
 
-    /// Resident memory by role: the serving template, other clean hosts (pristine, warming), reloaded
+    /// Resident memory by role: the serving template, other clean hosts (pristine, warming, the zygote), reloaded
     /// templates that do not serve, and run children; plus the proportional sum of them all.
     func memory() -> StatusDocument.Memory {
         var memory = StatusDocument.Memory(managerKib: ProcessHealth.residentKiB(getpid()) ?? 0)
@@ -65,6 +65,10 @@ extension ManagerServer {
             } else {
                 memory.cleanHostsKib += kib
             }
+        }
+        if let zygote {
+            memory.cleanHostsKib += ProcessHealth.residentKiB(zygote.pid) ?? 0
+            pids.append(zygote.pid)
         }
         for client in clients.values {
             guard case .running(_, _, let pid?) = client.state else { continue }

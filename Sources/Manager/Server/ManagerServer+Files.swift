@@ -22,7 +22,9 @@ extension ManagerServer {
             switch event {
             case .overflow:
                 needsCleanHost = needsCleanHost ?? "file events were lost (inotify queue overflow)"
+                if let zygote { dropZygote(zygote, because: "file events were lost") }
             case .changed(let change) where locations.isInstalled(change.path):
+                zygoteSees(change)
                 // Installs and removals change site-packages' own entries; below it only what a
                 // template loaded (or could now load instead) matters.
                 let templates = [active, pristine].compactMap { $0 }
@@ -33,6 +35,7 @@ extension ManagerServer {
                 needsCleanHost = needsCleanHost ?? "site-packages changed (\(change.path))"
             case .changed(let change):
                 BytecodeCache.purge(sourceFile: change.path)
+                zygoteSees(change)
                 if coldServing != nil, ColdServing.isCleared(byChangeTo: change.path, patchDirectories: patchDirectories()) {
                     ManagerLog.write("\(relative(change.path)) changed: trying warm runs again")
                     coldServing = nil
@@ -44,6 +47,7 @@ extension ManagerServer {
                 }
                 if settings.restartOn.contains(where: { fnmatch($0, relative(change.path), 0) == 0 }) {
                     needsCleanHost = needsCleanHost ?? "\(relative(change.path)) changed (restart_on)"
+                    if let zygote { dropZygote(zygote, because: "\(relative(change.path)) changed (restart_on)") }
                     continue
                 }
                 let templates = [active, pristine].compactMap { $0 }
@@ -150,6 +154,7 @@ extension ManagerServer {
         learned.flush()
         stopAccepting()
         for client in clients.values { client.close() }
+        if let zygote { dropZygote(zygote, because: "the manager stops") }
         for host in hosts {
             host.channel.close()
             kill(host.pid, SIGTERM)

@@ -7,15 +7,17 @@ extension ManagerServer {
     // MARK: Hosts
 
     func startHost() {
-        guard !stopping, warming == nil else { return }
+        guard !stopping, warming == nil, zygote?.pendingFork == nil else { return }
         probeInterpreter(force: false)
         guard unavailable == nil, let python else { return }
+        let warmSet = learned.nextHostSource(preload: settings.preload)
+        if forkCleanHost(warmSet: warmSet) { return }
         generation += 1
         do {
             let host = try HostProcess.spawn(
                 generation: generation, installation: installation, python: python, identity: identity,
                 preload: settings.preload, patches: settings.patches, patchInPlace: settings.patchInPlace,
-                environment: templateEnvironment, logFd: logFd, warmSet: learned.nextHostSource(preload: settings.preload))
+                environment: templateEnvironment, logFd: logFd, warmSet: warmSet)
             hosts.append(host)
             warming = host
             ManagerLog.write("host \(host.pid) (generation \(generation)) warming")
@@ -124,6 +126,8 @@ extension ManagerServer {
             adoptReloadingChild(pid: pid, id: id, channel: descriptors.first, from: host)
         case .reloadNotStarted(let id, let reason):
             reloadNotStarted(id: id, reason: reason, on: host)
+        case .zygoteStarted(let pid, let conftest):
+            adoptZygote(pid: pid, conftest: conftest, channel: descriptors.first, from: host)
         case .runStarted(let id, let pid):
             guard let client = client(runningAs: id), !client.abandoned else {
                 kill(-pid, SIGKILL)
@@ -215,6 +219,7 @@ extension ManagerServer {
 
     /// Takes every host out of service: the next runs wait for a new clean one.
     func retireEveryHost(because reason: String) {
+        if let zygote { dropZygote(zygote, because: reason) }
         if let host = reloading { abandonReload(host, because: reason) }
         abandonPendingReloads()
         for host in [active, pristine].compactMap({ $0 }) { retire(host, because: reason) }
@@ -354,6 +359,7 @@ extension ManagerServer {
 
     /// How long a clean warm-up took last time.
     func estimatedWarmup() -> Double {
+        if warming?.forkedFromZygote == true, let seconds = timings.forkedWarmup { return seconds }
         if case .ready(let report)? = pristine?.state { return report.warmupSeconds }
         return 10
     }

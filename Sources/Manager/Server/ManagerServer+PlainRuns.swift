@@ -55,14 +55,13 @@ extension ManagerServer {
     func templateIn() -> Double? {
         let now = monotonicSeconds()
         var candidates: [Double] = []
-        if let cleanWarmup = timings.cleanWarmup {
-            if let host = warming {
-                let remaining = cleanWarmup - host.warmingSeconds(at: now)
-                // Slower than last time: how much longer is not known.
-                if remaining > 0 { candidates.append(remaining) }
-            } else if hostFailure == nil && unavailable == nil {
-                candidates.append(cleanWarmup)
-            }
+        if let host = warming, let warmup = host.forkedFromZygote ? timings.forkedWarmup ?? timings.cleanWarmup : timings.cleanWarmup {
+            let remaining = warmup - host.warmingSeconds(at: now)
+            // Slower than last time: how much longer is not known.
+            if remaining > 0 { candidates.append(remaining) }
+        } else if warming == nil, hostFailure == nil, unavailable == nil,
+                  let warmup = zygote?.freshness != nil ? timings.forkedWarmup ?? timings.cleanWarmup : timings.cleanWarmup {
+            candidates.append(warmup)
         }
         let templateModules = modules?.count ?? 0
         if let host = reloading, let order = host.reloadedFrom?.order,
@@ -84,6 +83,10 @@ extension ManagerServer {
         if let order = host.reloadedFrom?.order {
             // Patched in place only: nothing executed again to learn a per-module cost from.
             if order.moduleCount > 0 { timings.reloadPerModule = (now - host.startedAt) / Double(order.moduleCount) }
+            return
+        }
+        if host.forkedFromZygote {
+            timings.forkedWarmup = host.warmingSeconds(at: now)
             return
         }
         timings.cleanWarmup = host.warmingSeconds(at: now)
@@ -119,6 +122,7 @@ extension ManagerServer {
     func plainRunStatus() -> [StatusField] {
         let measured = [
             timings.cleanWarmup.map { "clean warm-up \(String(format2: $0)) s" },
+            timings.forkedWarmup.map { "clean host from the zygote \(String(format2: $0)) s" },
             timings.hostStartup.map { "pytest configured after \(String(format2: $0)) s" },
             timings.reloadPerModule.map { "reload \(String(format2: $0 * 1000)) ms per module" },
             timings.fastestPlainRun.map { "fastest plain run \(String(format2: $0)) s" },

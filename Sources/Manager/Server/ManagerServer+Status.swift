@@ -22,7 +22,7 @@ extension ManagerServer {
         if let host = active, case .ready(let report) = host.state {
             fields += [
                 StatusField("host pid", "\(host.pid)"),
-                StatusField("host generation", host.reloadedFrom.map { "\(host.generation) (reloaded from clean generation \($0.generation))" } ?? "\(host.generation) (clean)"),
+                StatusField("host generation", host.reloadedFrom.map { "\(host.generation) (reloaded from clean generation \($0.generation))" } ?? "\(host.generation) (clean\(host.forkedFromZygote ? ", forked from the zygote" : ""))"),
                 StatusField("host age", duration(monotonicSeconds() - host.startedAt)),
                 StatusField("host memory", host.residentMemoryKiB.map { "\($0 / 1024) MiB resident" } ?? "unknown"),
                 StatusField("host runs", "\(host.runsServed)"),
@@ -33,7 +33,9 @@ extension ManagerServer {
             if !report.warmupNote.isEmpty { fields.append(StatusField("warm-up note", report.warmupNote)) }
             if let reads = host.environmentDependencies.summary { fields.append(StatusField("environment read at import", reads)) }
         }
-        if let host = warming { fields.append(StatusField("warming host pid", "\(host.pid)")) }
+        if let host = warming { fields.append(StatusField("warming host pid", "\(host.pid)\(host.forkedFromZygote ? " (forked from the zygote)" : "")")) }
+        if let zygote { fields.append(StatusField("zygote pid", "\(zygote.pid)")) }
+        fields.append(StatusField("zygote", zygoteStatus()))
         if let host = reloading { fields.append(StatusField("reloading host pid", "\(host.pid)")) }
         if let modules { fields.append(StatusField("import graph", "\(modules.count) project modules")) }
         fields += plainRunStatus()
@@ -64,6 +66,13 @@ extension ManagerServer {
         ]
         fields.append(StatusField("interpreter hook", interpreterHookStatus()))
         return fields
+    }
+
+    /// Where clean hosts come from: the zygote, or why there is none.
+    func zygoteStatus() -> String {
+        guard let zygote else { return "none\(lastZygoteDrop.map { " (last dropped: \($0))" } ?? "")" }
+        guard let freshness = zygote.freshness else { return "starting" }
+        return "paused before \(relative(zygote.conftest)), \(freshness.projectFileCount) project files loaded; \(zygote.hostsForked) clean hosts forked"
     }
 
     /// Whether `python -m pytest` in this venv comes here (`pytestd install-hook`).

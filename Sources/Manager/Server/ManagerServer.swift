@@ -42,6 +42,9 @@ final class ManagerServer {
     var warming: HostProcess?
     /// A reloaded template being prepared from `pristine`.
     var reloading: HostProcess?
+    /// What clean hosts are forked from, when there is a fresh one.
+    var zygote: ZygoteProcess?
+    var lastZygoteDrop: String?
     /// The pristine template's project modules and their import graph.
     var modules: ProjectModules?
     /// Modules changed since `pristine` was built: each reload applies all of them to it.
@@ -153,6 +156,8 @@ final class ManagerServer {
             // An abandoned client's socket stays readable (EOF): leave it out until its run reports.
             let clientList = clients.values.filter { !$0.abandoned }
             fds += clientList.map { pollfd(fd: $0.channel.fd, events: Int16(POLLIN), revents: 0) }
+            let zygoteNow = zygote
+            fds.append(pollfd(fd: zygoteNow?.channel.fd ?? -1, events: Int16(POLLIN), revents: 0))
             if poll(&fds, nfds_t(fds.count), pollTimeoutMilliseconds()) < 0 && errno != EINTR {
                 shutDown(because: "poll failed: \(PosixError("poll"))")
             }
@@ -162,6 +167,7 @@ final class ManagerServer {
             for (index, client) in clientList.enumerated() where fds[3 + hostList.count + index].revents != 0 {
                 handleClient(client)
             }
+            if let zygoteNow, fds[fds.count - 1].revents != 0 { handleZygote(zygoteNow) }
             if fds[0].revents != 0 { acceptClients() }
             if let at = warmAt, monotonicSeconds() >= at {
                 warmAt = nil

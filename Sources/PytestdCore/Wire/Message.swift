@@ -62,18 +62,32 @@ public enum Message: Equatable, Sendable {
     case runImported(RunImports)
     /// The reload `id` could not fork its child (socket pair or fork failed): nothing will report for it.
     case reloadNotStarted(id: UInt64, reason: String)
+    /// A warming host forked its zygote, paused before executing `conftest` (see
+    /// `python/pytestd/_zygote.py`); carries the manager's end of the zygote's channel. The zygote reports `hostReady` there with what it loaded, then waits.
+    case zygoteStarted(pid: Int32, conftest: String)
+
+    // Manager → zygote.
+    /// Fork a clean host that goes on warming up from the zygote's state; carries the new host's
+    /// end of its control channel.
+    case forkHost(id: UInt64)
+
+    // Zygote → manager.
+    /// The host for `forkHost` `id` exists; it says `warmupStarted`, then `hostReady`, on its channel.
+    case hostForked(id: UInt64, pid: Int32)
+    /// The zygote no longer fits the project (its conftest's imports changed): warm up in full.
+    case hostNotForked(id: UInt64, reason: String)
 
     // Manager → CLI.
     /// The answer to `ControlCommand.statusDocument`: `pytestd status --json`, already encoded.
     case statusDocument(json: String)
 
-    public static let protocolVersion: UInt32 = 5
+    public static let protocolVersion: UInt32 = 6
 
     /// Descriptors that travel with this message.
     public var descriptorCount: Int {
         switch self {
         case .run, .startRun: return RunRequest.descriptorCount
-        case .reloadStarted: return 1
+        case .reloadStarted, .zygoteStarted, .forkHost: return 1
         default: return 0
         }
     }

@@ -5,6 +5,7 @@ extension Message {
         case startRun = 20, hostReady, hostFailed, runStarted, runFinished, reload, reloadStarted, runDeclined, runImported
         case warmupStarted
         case reloadNotStarted
+        case zygoteStarted, forkHost, hostForked, hostNotForked
         case statusDocument = 40
     }
 
@@ -112,6 +113,21 @@ extension Message {
             w.write(Tag.reloadNotStarted.rawValue)
             w.write(id)
             w.write(reason)
+        case .zygoteStarted(let pid, let conftest):
+            w.write(Tag.zygoteStarted.rawValue)
+            w.write(pid)
+            w.write(conftest)
+        case .forkHost(let id):
+            w.write(Tag.forkHost.rawValue)
+            w.write(id)
+        case .hostForked(let id, let pid):
+            w.write(Tag.hostForked.rawValue)
+            w.write(id)
+            w.write(pid)
+        case .hostNotForked(let id, let reason):
+            w.write(Tag.hostNotForked.rawValue)
+            w.write(id)
+            w.write(reason)
         case .statusDocument(let json):
             w.write(Tag.statusDocument.rawValue)
             w.write(json)
@@ -203,6 +219,17 @@ extension Message {
         case .reloadNotStarted:
             let id = try r.readUInt64()
             self = .reloadNotStarted(id: id, reason: try r.readString())
+        case .zygoteStarted:
+            let pid = try r.readInt32()
+            self = .zygoteStarted(pid: pid, conftest: try r.readString())
+        case .forkHost:
+            self = .forkHost(id: try r.readUInt64())
+        case .hostForked:
+            let id = try r.readUInt64()
+            self = .hostForked(id: id, pid: try r.readInt32())
+        case .hostNotForked:
+            let id = try r.readUInt64()
+            self = .hostNotForked(id: id, reason: try r.readString())
         case .statusDocument:
             self = .statusDocument(json: try r.readString())
         }
