@@ -33,11 +33,9 @@ def import_prefix(source: bytes, filename: str = "conftest.py") -> Optional[List
     imports = [index for index, statement in enumerate(body) if _is_import(statement)]
     if not imports:
         return []
-    last = imports[-1]
-    pytest_names = _pytest_names(body[:last])
-    if not all(_is_import(statement) or _is_inert(statement, pytest_names) for statement in body[:last]):
+    if _first_with_effects(body[:imports[-1]]) is not None:
         return None
-    return [statement for statement in body[:last + 1] if _is_import(statement)]
+    return [statement for statement in body[:imports[-1] + 1] if _is_import(statement)]
 
 
 def fits(prefix: List[str], source: bytes, filename: str = "conftest.py") -> Optional[str]:
@@ -47,21 +45,27 @@ def fits(prefix: List[str], source: bytes, filename: str = "conftest.py") -> Opt
         body = ast.parse(source, filename).body
     except (SyntaxError, ValueError) as exc:
         return f"it does not parse ({exc.__class__.__name__})"
+    imports = [index for index, statement in enumerate(body) if _is_import(statement)]
+    if [ast.dump(body[index]) for index in imports[:len(prefix)]] != prefix:
+        return "its import statements changed"
     if not prefix:
         return None
-    seen = 0
+    statement = _first_with_effects(body[:imports[len(prefix) - 1]])
+    if statement is not None:
+        return f"line {statement.lineno} does more than bind a name before its imports end"
+    return None
+
+
+def _first_with_effects(statements: List[ast.stmt]) -> Optional[ast.stmt]:
+    """The first statement that is neither an import nor inert, given the names imports before it
+    bound to pytest."""
     pytest_names: Set[str] = set()
-    for statement in body:
+    for statement in statements:
         if _is_import(statement):
-            if ast.dump(statement) != prefix[seen]:
-                return f"its import statements changed (line {statement.lineno})"
-            seen += 1
             pytest_names |= _pytest_names([statement])
-            if seen == len(prefix):
-                return None
         elif not _is_inert(statement, pytest_names):
-            return f"line {statement.lineno} does more than bind a name before its imports end"
-    return "its import statements changed (some were removed)"
+            return statement
+    return None
 
 
 def _is_import(statement: ast.stmt) -> bool:
