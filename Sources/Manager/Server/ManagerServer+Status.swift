@@ -52,6 +52,7 @@ extension ManagerServer {
             StatusField("descriptors", "\(ProcessHealth.openDescriptors()) open in the manager"),
             StatusField("reloads", "\(reloadsServed)"),
             StatusField("fallbacks", fallbackSummary()),
+            StatusField("memory budget", memoryBudgetStatus()),
         ]
         if let (seconds, stats) = lastFreshnessCheck {
             fields.append(StatusField("freshness check", "\(String(format2: seconds * 1000)) ms, \(stats) stats (last run)"))
@@ -62,8 +63,16 @@ extension ManagerServer {
             StatusField("socket", files.socket),
             StatusField("log", files.log),
         ]
+        if let problem = logProblem() { fields.append(StatusField("log problem", problem)) }
         fields.append(StatusField("interpreter hook", interpreterHookStatus()))
         return fields
+    }
+
+    /// The log cannot be written (a full disk): since when, and what was lost.
+    func logProblem() -> String? {
+        ManagerLog.failure.map {
+            "cannot be written for \(duration(monotonicSeconds() - $0.since)): \($0.error); \($0.linesLost) lines lost so far"
+        }
     }
 
     /// Whether `python -m pytest` in this venv comes here (`pytestd install-hook`).
@@ -78,6 +87,7 @@ extension ManagerServer {
         switch state {
         case .reloading: return "reloading (\(reason ?? ""))"
         case .waiting: return "waiting for a clean host (\(reason ?? ""))"
+        case .expired: return "template expired (\(reason ?? ""))"
         default: return state.rawValue
         }
     }
@@ -86,6 +96,7 @@ extension ManagerServer {
     func currentState() -> (StatusDocument.State, reason: String?) {
         if let reason = unavailable ?? hostFailure { return (.failed, reason) }
         if stopping { return (.stopping, nil) }
+        if let expiry = templateExpiry, hosts.isEmpty { return (.expired, expiry) }
         if active?.isReady == true { return (.ready, nil) }
         if reloading != nil || pristine?.pendingReloads.contains(where: { !$0.abandoned }) == true {
             return (.reloading, "\(lastChangeSet.joined(separator: ", ")) changed")
@@ -108,7 +119,8 @@ extension ManagerServer {
             lastFallback: lastFallback, lastRetirement: lastRetirement, servedCold: coldServing?.reason,
             socket: files.socket, log: files.log, memory: memory(),
             openDescriptors: ProcessHealth.openDescriptors(), reloads: reloadsServed,
-            fallbacks: Dictionary(uniqueKeysWithValues: fallbackCounts.map { ($0.key.rawValue, $0.value) }))
+            fallbacks: Dictionary(uniqueKeysWithValues: fallbackCounts.map { ($0.key.rawValue, $0.value) }),
+            logProblem: logProblem())
         if let host = active, case .ready(let report) = host.state {
             document.host = StatusDocument.Host(
                 pid: host.pid, generation: host.generation, reloadedFrom: host.reloadedFrom?.generation,
