@@ -117,10 +117,10 @@ extension ManagerServer {
         guard budget.isEnabled else { return "none (low_memory_percent = 0, memory_budget_mib = 0)" }
         var rules: [String] = []
         if budget.lowMemoryPercent > 0 {
-            let now = ProcessHealth.machineMemory().map { " (now \(Int(Double($0.availableKiB) * 100 / Double($0.totalKiB)))%)" } ?? ""
-            rules.append("MemAvailable below \(MemoryBudget.number(budget.lowMemoryPercent))% of MemTotal\(now)")
+            let now = ProcessHealth.machineMemory().map { " (now \(Int((Double($0.availableKiB) * 100 / Double($0.totalKiB)).rounded()))%)" } ?? ""
+            rules.append("MemAvailable is below \(MemoryBudget.number(budget.lowMemoryPercent))% of MemTotal\(now)")
         }
-        if let kib = budget.projectKiB { rules.append("the project's processes over \(MemoryBudget.size(kib))") }
+        if let kib = budget.projectKiB { rules.append("the project's processes use over \(MemoryBudget.size(kib))") }
         return "the template expires after \(MemoryBudget.duration(budget.idleSeconds)) without a run when \(rules.joined(separator: " or "))"
     }
 
