@@ -95,11 +95,12 @@ def right_run(pair, value: int, **kw):
 
 
 def edit_and_run(pair, value: int):
-    """An edit the pristine template reloads: the manager logs the reload (lines to lose)."""
+    """An edit served by a reload of the pristine template: the manager logs it (lines to lose)."""
     before = H.change_set_id(pair.d.status())
     pair.write("src/mod.py", f"VALUE = {value}\n# {time.monotonic_ns()}\n")
     H.wait_for(lambda: H.change_set_id(pair.d.status()) > before, 10)
-    return right_run(pair, value)
+    right_run(pair, value)
+    H.reload_after(pair.d, before)
 
 
 def test_disk_full_while_writing_the_log(full_disk):
