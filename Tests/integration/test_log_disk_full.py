@@ -87,7 +87,7 @@ def log_text(proj) -> str:
 
 
 def right_run(pair, value: int, **kw):
-    plain, daemon = pair.run_both("-q", timeout=90, **kw)
+    plain, daemon = pair.run_both("-q", "tests/test_mod.py", timeout=90, **kw)
     assert_same_run(plain, daemon, pair.p.root, pair.d.root)
     expected = "1 failed, 1 passed" if value == 1 else "2 failed"
     assert daemon.rc == 1 and H.summary_line(daemon.out) == expected, daemon.describe()
@@ -95,12 +95,11 @@ def right_run(pair, value: int, **kw):
 
 
 def edit_and_run(pair, value: int):
-    """An edit served by a reload of the pristine template: the manager logs it (lines to lose)."""
+    """An edit, reloaded (or served by the clean host that warms meanwhile): the manager logs it."""
     before = H.change_set_id(pair.d.status())
     pair.write("src/mod.py", f"VALUE = {value}\n# {time.monotonic_ns()}\n")
     H.wait_for(lambda: H.change_set_id(pair.d.status()) > before, 10)
     right_run(pair, value)
-    H.reload_after(pair.d, before)
 
 
 def test_disk_full_while_writing_the_log(full_disk):
@@ -120,7 +119,7 @@ def test_disk_full_while_writing_the_log(full_disk):
     assert "No space left on device (ENOSPC);" in document["log_problem"], document
     lost = int(document["log_problem"].split("; ")[-1].split()[0])
     assert lost >= 2, document
-    assert pair.d.status()["log problem"] == document["log_problem"]
+    assert pair.d.status()["log problem"].split(": ", 1)[1] == document["log_problem"].split(": ", 1)[1]
 
     # Said once on a terminal, not for every run (nor on pipes: those get what plain pytest writes).
     notes = []
@@ -140,6 +139,8 @@ def test_disk_full_while_writing_the_log(full_disk):
 
 def test_a_manager_started_on_a_full_disk_serves_runs(full_disk):
     pair = full_disk
+    # The warm-up's collection fails here: the host writes a note about it to the (full) log.
+    pair.write("tests/test_broken.py", "import no_such_module\n")
     fill(pair.mount)
     right_run(pair, 1)
     right_run(pair, 1)
