@@ -5,6 +5,7 @@ left running, `pytestd status` says why, and the next run is right (equal to pla
 `PYTESTD_MEMINFO` points the manager at a file the test writes instead of /proc/meminfo: the machine is
 short of memory, or not, exactly when the test says."""
 import json
+import os
 import time
 from pathlib import Path
 
@@ -74,6 +75,10 @@ def status_json(proj) -> dict:
     return json.loads(r.out)
 
 
+def fd_count(pid) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def hosts_of(proj) -> dict:
     """The project's processes other than its manager: hosts (and their runs), pid -> command line."""
     manager = status_json(proj)["pid"]
@@ -99,6 +104,8 @@ def test_an_idle_template_expires_when_the_machine_is_short_of_memory(budget_pai
     warm = status_json(pair.d)
     assert warm["state"] == "ready", warm
     template = warm["host"]["pid"]
+    # The manager's descriptors besides one channel per host: the expiry must give those back too.
+    own_descriptors = fd_count(warm["pid"]) - len(hosts_of(pair.d))
 
     # Plenty of memory: idle for longer than the idle time and a few checks, the template stays.
     time.sleep(IDLE_SECONDS + 4)
@@ -111,6 +118,7 @@ def test_an_idle_template_expires_when_the_machine_is_short_of_memory(budget_pai
     assert "host" not in document and "memory" in document, document
     assert not H.wait_gone([template], 10), H.proc_info(template)
     assert H.wait_for(lambda: not hosts_of(pair.d), 10), f"processes left after the expiry: {hosts_of(pair.d)}"
+    assert fd_count(warm["pid"]) <= own_descriptors, os.listdir(f"/proc/{warm['pid']}/fd")
     text = pair.d.status()
     assert text["state"].startswith("template expired (memory: 163 MiB of 16 GiB available, below 5%"), text
     assert text["last retirement"] == text["state"], text
