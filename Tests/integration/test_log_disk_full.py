@@ -6,6 +6,7 @@ too: a socket, a lock and an empty log take no data blocks."""
 import errno
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -130,11 +131,15 @@ def test_disk_full_while_writing_the_log(full_disk):
         notes.append(run.text.count("cannot write the log"))
     assert notes == [1, 0], notes
 
+    # Room again: the manager notices with nothing to log, and says what was lost.
     (pair.mount / "filler").unlink()
-    edit_and_run(pair, 1)
+    assert H.wait_for(lambda: "log_problem" not in status_json(pair.d), 15), status_json(pair.d)
     log = log_text(pair.d)
-    assert "the log can be written again: " in log and "lines were lost (No space left on device (ENOSPC))" in log, log[-2000:]
-    assert "log_problem" not in status_json(pair.d) and status_json(pair.d)["pid"] == manager
+    resumed = re.search(r"the log can be written again: (\d+) lines were lost \(No space left on device \(ENOSPC\)\)", log)
+    assert resumed and int(resumed[1]) >= lost, log[-2000:]
+    edit_and_run(pair, 1)
+    assert "reloading" in log_text(pair.d).split(resumed[0])[1], log_text(pair.d)[-2000:]
+    assert status_json(pair.d)["pid"] == manager
 
 
 def test_a_manager_started_on_a_full_disk_serves_runs(full_disk):

@@ -15,24 +15,47 @@ enum ManagerLog {
         var announced = false
         /// A line was cut short: the next one starts on a line of its own.
         var partialLine = false
+        var lastTried: Double
     }
 
     /// Why the log cannot be written now; nil while it can.
     static var failure: Failure?
 
     static func write(_ message: String) {
+        let stamp = timestamp()
+        guard failure == nil || resume(stamp) else { return dropped(errno, partial: false) }
+        append("\(stamp)\(message)\n")
+    }
+
+    /// A failing log is tried again now and then, even with nothing to say: `pytestd status` must not
+    /// report a problem that is gone.
+    static func retryIfFailing() {
+        guard let current = failure, monotonicSeconds() - current.lastTried >= 5 else { return }
+        failure?.lastTried = monotonicSeconds()
+        _ = resume(timestamp())
+    }
+
+    /// Writes the line that says how much was lost; on success the log works again.
+    private static func resume(_ stamp: String) -> Bool {
+        guard let lost = failure else { return true }
+        let line = "\(lost.partialLine ? "\n" : "")\(stamp)the log can be written again: \(lost.linesLost) lines were lost (\(lost.error))\n"
+        let bytes = Array(line.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        if written == bytes.count {
+            failure = nil
+            return true
+        }
+        if written > 0 { failure?.partialLine = true }
+        return false
+    }
+
+    private static func timestamp() -> String {
         var now = time(nil)
         var parts = tm()
         localtime_r(&now, &parts)
         var buffer = [CChar](repeating: 0, count: 32)
         strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
-        let stamp = "\(String(cString: buffer)) pytestd[\(getpid())]: "
-        if let lost = failure {
-            let resumed = "\(lost.partialLine ? "\n" : "")\(stamp)the log can be written again: \(lost.linesLost) lines were lost (\(lost.error))\n"
-            guard append(resumed) else { return }
-            failure = nil
-        }
-        append("\(stamp)\(message)\n")
+        return "\(String(cString: buffer)) pytestd[\(getpid())]: "
     }
 
     /// Writes the whole line, or counts it as lost (and remembers why).
@@ -55,7 +78,7 @@ enum ManagerLog {
     private static func dropped(_ code: Int32, partial: Bool) {
         if failure == nil {
             let name = code == ENOSPC ? " (ENOSPC)" : code == EDQUOT ? " (EDQUOT)" : ""
-            failure = Failure(error: "\(String(cString: strerror(code)))\(name)", since: monotonicSeconds())
+            failure = Failure(error: "\(String(cString: strerror(code)))\(name)", since: monotonicSeconds(), lastTried: monotonicSeconds())
         }
         failure!.linesLost += 1
         if partial { failure!.partialLine = true }

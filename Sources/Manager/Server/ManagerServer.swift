@@ -177,6 +177,7 @@ final class ManagerServer {
             checkWarmupTimeout()
             checkMemoryBudget()
             ManagerLog.rotate(logFd, path: files.log, above: settings.logMaxBytes)
+            ManagerLog.retryIfFailing()
         }
     }
 
