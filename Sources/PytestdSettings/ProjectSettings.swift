@@ -15,6 +15,9 @@ import TOMLKit
 /// patch_in_place = true             # body-only edits go into the live functions (default: true)
 /// log_max_mib = 10                  # rotate the log to `<log>.1` beyond this size
 /// warmup_timeout = 300              # seconds a warm-up may take before runs go plain (0: no limit)
+/// low_memory_percent = 5            # an idle template expires when MemAvailable < this % of MemTotal (0: never)
+/// memory_budget_mib = 0             # ... or when the project's processes use more (Pss; 0: no budget)
+/// expire_idle_minutes = 10          # "idle": no run for this long
 /// ```
 public struct ProjectSettings: Equatable {
     public var python: String?
@@ -36,8 +39,18 @@ public struct ProjectSettings: Equatable {
     /// pytest: a conftest blocked on an unreachable service must not leave them waiting forever.
     /// 0: no limit.
     public var warmupTimeout: Double = 300
+    /// When an idle template expires to give memory back (see `MemoryBudget`).
+    public var lowMemoryPercent: Double = 5
+    /// 0: no budget.
+    public var memoryBudgetMiB: Double = 0
+    public var expireIdleMinutes: Double = 10
 
     public init() {}
+
+    public var memoryBudget: MemoryBudget {
+        MemoryBudget(lowMemoryPercent: lowMemoryPercent, projectKiB: memoryBudgetMiB > 0 ? Int(memoryBudgetMiB * 1024) : nil,
+                     idleSeconds: expireIdleMinutes * 60)
+    }
 
     /// Reads `<root>/pyproject.toml`; a project without one gets the defaults.
     public static func load(root: String) throws -> ProjectSettings {
@@ -94,8 +107,23 @@ public struct ProjectSettings: Equatable {
                     throw invalid(key, "a number of seconds ≥ 0")
                 }
                 settings.warmupTimeout = seconds
+            case "low_memory_percent":
+                guard let percent = value.double ?? value.int.map(Double.init), (0...100).contains(percent) else {
+                    throw invalid(key, "a percentage from 0 to 100")
+                }
+                settings.lowMemoryPercent = percent
+            case "memory_budget_mib":
+                guard let mib = value.double ?? value.int.map(Double.init), mib >= 0 else {
+                    throw invalid(key, "a number of MiB ≥ 0")
+                }
+                settings.memoryBudgetMiB = mib
+            case "expire_idle_minutes":
+                guard let minutes = value.double ?? value.int.map(Double.init), minutes >= 0 else {
+                    throw invalid(key, "a number of minutes ≥ 0")
+                }
+                settings.expireIdleMinutes = minutes
             default:
-                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options, patches, restart_on, patch_in_place, log_max_mib, warmup_timeout)")
+                throw UserFacingError("\(file): unknown key [tool.pytestd] \(key) (known: python, preload, idle_minutes, bypass_options, patches, restart_on, patch_in_place, log_max_mib, warmup_timeout, low_memory_percent, memory_budget_mib, expire_idle_minutes)")
             }
         }
         return settings

@@ -21,6 +21,9 @@ final class ProjectSettingsTests: XCTestCase {
             patch_in_place = false
             log_max_mib = 0.5
             warmup_timeout = 30
+            low_memory_percent = 12.5
+            memory_budget_mib = 512
+            expire_idle_minutes = 0.5
             """, root: "/p")
         XCTAssertEqual(settings.python, "/p/.venv/bin/python")
         XCTAssertEqual(settings.preload, ["tests/unit", "tests/api"])
@@ -33,6 +36,12 @@ final class ProjectSettingsTests: XCTestCase {
         XCTAssertEqual(settings.logMaxBytes, 512 << 10)
         XCTAssertEqual(settings.warmupTimeout, 30)
         XCTAssertEqual(ProjectSettings().logMaxBytes, 10 << 20)
+        XCTAssertEqual(settings.memoryBudget.lowMemoryPercent, 12.5)
+        XCTAssertEqual(settings.memoryBudget.projectKiB, 512 << 10)
+        XCTAssertEqual(settings.memoryBudget.idleSeconds, 30)
+        let defaults = ProjectSettings().memoryBudget
+        XCTAssertEqual([defaults.lowMemoryPercent, defaults.idleSeconds], [5, 600])
+        XCTAssertNil(defaults.projectKiB)
     }
 
     func testMistakesAreNamed() {
@@ -45,6 +54,9 @@ final class ProjectSettingsTests: XCTestCase {
         XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nidle_minutes = -1\n", root: "/p"))
         XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nlog_max_mib = 0\n", root: "/p"))
         XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nwarmup_timeout = -1\n", root: "/p"))
+        XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nlow_memory_percent = 101\n", root: "/p"))
+        XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nmemory_budget_mib = -1\n", root: "/p"))
+        XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\nexpire_idle_minutes = \"soon\"\n", root: "/p"))
         XCTAssertThrowsError(try ProjectSettings.parse("[tool.pytestd]\npatch_in_place = \"no\"\n", root: "/p")) {
             XCTAssertTrue("\($0)".contains("patch_in_place must be true or false"), "\($0)")
         }

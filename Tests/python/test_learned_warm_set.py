@@ -79,14 +79,14 @@ def test_a_full_pipe_never_blocks_the_run(package):
     assert 0 < len(items) <= 1500
 
 
-def test_a_learned_module_that_fails_leaves_no_module_of_the_attempt(package, capsys):
+def test_a_learned_module_that_fails_leaves_no_module_of_the_attempt(package, capfd):
     (package / "lrn_pkg").mkdir()
     (package / "lrn_pkg" / "__init__.py").write_text("from . import sub\nraise RuntimeError('broken')\n")
     (package / "lrn_pkg" / "sub.py").write_text("import lrn_dep\n")
     (package / "lrn_dep.py").write_text("")
     assert not _import_whole("lrn_pkg")
     assert not {"lrn_pkg", "lrn_pkg.sub", "lrn_dep"} & set(sys.modules)
-    assert "skipped learned module lrn_pkg: RuntimeError: broken" in capsys.readouterr().err
+    assert "skipped learned module lrn_pkg: RuntimeError: broken" in capfd.readouterr().err
     assert not _import_whole("lrn_missing_module")
     assert _import_whole("lrn_dep") and "lrn_dep" in sys.modules
 

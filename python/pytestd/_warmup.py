@@ -83,7 +83,7 @@ def warm(root: bytes, preload: bytes, patch_directories: bytes, patch_in_place: 
         print(f"pytestd-host: no zygote: {_zygote.Layer.refusal}", file=sys.stderr)
     note = _warmup_note(int(status), output.getvalue())
     if note:
-        print(f"pytestd-host: warm-up: {note}", file=sys.stderr)
+        _log(f"warm-up: {note}")
     # Later full collections (pytest >= 8 runs them at exit) would otherwise touch, and so copy,
     # every inherited page of the template in each child.
     gc.collect()
@@ -208,10 +208,9 @@ def _import_whole(name: str) -> Optional[bool]:
         evict(module)
     _import_warnings.template.forget(added)
     if failure is None:
-        print(f"pytestd-host: warm-up: left learned module {name} to runs: it imports through a cycle ({cycles[0]})",
-              file=sys.stderr)
+        _log(f"warm-up: left learned module {name} to runs: it imports through a cycle ({cycles[0]})")
         return None
-    print(f"pytestd-host: warm-up: skipped learned module {name}: {type(failure).__name__}: {failure}", file=sys.stderr)
+    _log(f"warm-up: skipped learned module {name}: {type(failure).__name__}: {failure}")
     return False
 
 
@@ -220,7 +219,7 @@ def _read_names(path: str) -> List[str]:
         with open(path, encoding="utf-8") as file:
             return [line for line in file.read().split("\n") if line]
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"pytestd-host: warm-up: cannot read the warm set {path}: {exc}", file=sys.stderr)
+        _log(f"warm-up: cannot read the warm set {path}: {exc}")
         return []
 
 
@@ -318,6 +317,16 @@ def report(seconds: float, note: str, import_graph: bool = True, skipped=(), loa
 
 def _counted(items: list) -> list:
     return [str(len(items)).encode()] + items
+
+
+def _log(line: str) -> None:
+    """A line for the manager's log (the host's stderr), written past Python's buffer: a log that
+    cannot be written (a full disk) must neither fail the warm-up nor leave the line buffered for a
+    run child to flush onto its caller's terminal."""
+    try:
+        os.write(2, f"pytestd-host: {line}\n".encode(errors="backslashreplace"))
+    except OSError:
+        pass
 
 
 def _warmup_note(status: int, output: str) -> str:

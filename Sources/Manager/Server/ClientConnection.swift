@@ -38,14 +38,15 @@ final class ClientConnection {
     /// exactly what plain pytest would write). Never waits: a terminal paused with Ctrl-S or never
     /// read would stall the manager's one thread, so a note that does not fit now is dropped. The
     /// terminal is opened anew for that: O_NONBLOCK on the caller's own descriptor would change it
-    /// for the caller's shell too.
-    func noteOnTerminal(_ text: String) {
-        guard case .queued(_, let descriptors, _) = state, isatty(descriptors[2]) == 1 else { return }
+    /// for the caller's shell too. Returns whether the note was written.
+    @discardableResult
+    func noteOnTerminal(_ text: String) -> Bool {
+        guard case .queued(_, let descriptors, _) = state, isatty(descriptors[2]) == 1 else { return false }
         let terminal = open("/proc/self/fd/\(descriptors[2])", O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
-        guard terminal >= 0 else { return }
+        guard terminal >= 0 else { return false }
         defer { _ = Glibc.close(terminal) }
         let bytes = Array("pytestd: \(text)\n".utf8)
-        _ = bytes.withUnsafeBytes { write(terminal, $0.baseAddress, $0.count) }
+        return bytes.withUnsafeBytes { write(terminal, $0.baseAddress, $0.count) } == bytes.count
     }
 
     /// Drops the caller's descriptors and the connection.

@@ -1,4 +1,5 @@
 import Glibc
+import PytestdCore
 import PytestdPosix
 
 /// What a fall-back to something slower than a warm run was, counted by kind for `pytestd status`.
@@ -29,6 +30,14 @@ enum ProcessHealth {
     /// Proportional memory (Pss): pages shared by forks are split among them, so sums are honest.
     static func proportionalKiB(_ pid: pid_t) -> Int? {
         field("Pss:", in: "/proc/\(pid)/smaps_rollup")
+    }
+
+    /// `PYTESTD_MEMINFO=FILE` reads the machine's memory from FILE instead of /proc/meminfo: a test
+    /// (or an operator) makes the machine look short of memory, or not, at will.
+    static let meminfoPath = getenv("PYTESTD_MEMINFO").map { String(cString: $0) } ?? "/proc/meminfo"
+
+    static func machineMemory() -> MemoryBudget.Machine? {
+        FileSystem.readText(meminfoPath).flatMap(MemoryBudget.Machine.parse(meminfo:))
     }
 
     /// Descriptors open in this process (the directory listing's own is not counted).
@@ -77,6 +86,46 @@ extension ManagerServer {
         }
         memory.totalProportionalKib = pids.reduce(0) { $0 + (ProcessHealth.proportionalKiB($1) ?? 0) }
         return memory
+    }
+
+    /// Lets an idle template go when the machine is short of memory or the project is over its budget
+    /// (`MemoryBudget`); never while a run is in flight, queued, or plain pytest runs for the project.
+    func checkMemoryBudget() {
+        let budget = settings.memoryBudget
+        let now = monotonicSeconds()
+        guard budget.isEnabled, !hosts.isEmpty, now - lastMemoryCheck >= Self.memoryCheckInterval else { return }
+        lastMemoryCheck = now
+        let busy = hosts.contains { $0.runsInFlight > 0 }
+            || clients.values.contains { if case .idle = $0.state { return false } else { return true } }
+        let idle = busy ? 0 : now - lastRunActivity
+        guard idle >= budget.idleSeconds else { return }
+        let used = budget.projectKiB == nil ? nil : memory().totalProportionalKib
+        guard case .expire(let reason) = budget.decide(idle: idle, machine: ProcessHealth.machineMemory(), projectKiB: used)
+        else { return }
+        ManagerLog.write("template expired (\(reason)): stopping hosts \(hosts.map { "\($0.pid)" }.joined(separator: ", "))")
+        let why = "template expired (\(reason))"
+        retireEveryHost(because: why)
+        for host in hosts {
+            host.retiredBecause = host.retiredBecause ?? why
+            terminate(host)
+        }
+        warmAt = nil
+        templateExpiry = reason
+    }
+
+    static let memoryCheckInterval = 2.0
+
+    /// `pytestd status` → `memory budget`: the rule, and the figures it is checked against now.
+    func memoryBudgetStatus() -> String {
+        let budget = settings.memoryBudget
+        guard budget.isEnabled else { return "none (low_memory_percent = 0, memory_budget_mib = 0)" }
+        var rules: [String] = []
+        if budget.lowMemoryPercent > 0 {
+            let now = ProcessHealth.machineMemory().map { " (now \(Int((Double($0.availableKiB) * 100 / Double($0.totalKiB)).rounded()))%)" } ?? ""
+            rules.append("MemAvailable is below \(MemoryBudget.number(budget.lowMemoryPercent))% of MemTotal\(now)")
+        }
+        if let kib = budget.projectKiB { rules.append("the project's processes use over \(MemoryBudget.size(kib))") }
+        return "the template expires after \(MemoryBudget.duration(budget.idleSeconds)) without a run when \(rules.joined(separator: " or "))"
     }
 
     /// The project directory was moved or removed (renamed, a checkout deleted): no run can reach this

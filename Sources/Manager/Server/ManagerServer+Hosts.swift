@@ -8,6 +8,7 @@ extension ManagerServer {
 
     func startHost() {
         guard !stopping, warming == nil, zygote?.pendingFork == nil else { return }
+        templateExpiry = nil
         probeInterpreter(force: false)
         guard unavailable == nil, let python else { return }
         let warmSet = learned.nextHostSource(preload: settings.preload)
@@ -36,7 +37,8 @@ extension ManagerServer {
     }
 
     func scheduleWarm(after delay: Double) {
-        guard warming == nil else { return }
+        // An expired template comes back with the next run, not with an edit.
+        guard warming == nil, templateExpiry == nil else { return }
         let at = monotonicSeconds() + delay
         warmAt = min(warmAt ?? at, at)
     }
@@ -161,6 +163,7 @@ extension ManagerServer {
     func runEnded(_ id: UInt64, on host: HostProcess, reply: Message) {
         host.runsInFlight -= 1
         lastActivity = monotonicSeconds()
+        lastRunActivity = lastActivity
         if let client = client(runningAs: id) {
             client.reply(reply)
             drop(client)

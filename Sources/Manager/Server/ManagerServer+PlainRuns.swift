@@ -44,6 +44,7 @@ extension ManagerServer {
             timings.recordPlain(invocation, seconds: seconds)
         }
         drop(client)
+        lastRunActivity = monotonicSeconds()
         resumeWarmingIfNoPlainRuns()
     }
 

@@ -54,6 +54,7 @@ extension ManagerServer {
             StatusField("descriptors", "\(ProcessHealth.openDescriptors()) open in the manager"),
             StatusField("reloads", "\(reloadsServed)"),
             StatusField("fallbacks", fallbackSummary()),
+            StatusField("memory budget", memoryBudgetStatus()),
         ]
         if let (seconds, stats) = lastFreshnessCheck {
             fields.append(StatusField("freshness check", "\(String(format2: seconds * 1000)) ms, \(stats) stats (last run)"))
@@ -64,6 +65,7 @@ extension ManagerServer {
             StatusField("socket", files.socket),
             StatusField("log", files.log),
         ]
+        if let problem = logProblem() { fields.append(StatusField("log problem", problem)) }
         fields.append(StatusField("interpreter hook", interpreterHookStatus()))
         return fields
     }
@@ -73,6 +75,13 @@ extension ManagerServer {
         guard let zygote else { return "none\(lastZygoteDrop.map { " (last dropped: \($0))" } ?? "")" }
         guard let freshness = zygote.freshness else { return "starting" }
         return "paused before \(relative(zygote.conftest)), \(freshness.projectFileCount) project files loaded; \(zygote.hostsForked) clean hosts forked"
+    }
+
+    /// The log cannot be written (a full disk): since when, and what was lost.
+    func logProblem() -> String? {
+        ManagerLog.failure.map {
+            "cannot be written for \(duration(monotonicSeconds() - $0.since)): \($0.error); \($0.linesLost) lines lost so far"
+        }
     }
 
     /// Whether `python -m pytest` in this venv comes here (`pytestd install-hook`).
@@ -87,6 +96,7 @@ extension ManagerServer {
         switch state {
         case .reloading: return "reloading (\(reason ?? ""))"
         case .waiting: return "waiting for a clean host (\(reason ?? ""))"
+        case .expired: return "template expired (\(reason ?? ""))"
         default: return state.rawValue
         }
     }
@@ -95,6 +105,7 @@ extension ManagerServer {
     func currentState() -> (StatusDocument.State, reason: String?) {
         if let reason = unavailable ?? hostFailure { return (.failed, reason) }
         if stopping { return (.stopping, nil) }
+        if let expiry = templateExpiry, hosts.isEmpty { return (.expired, expiry) }
         if active?.isReady == true { return (.ready, nil) }
         if reloading != nil || pristine?.pendingReloads.contains(where: { !$0.abandoned }) == true {
             return (.reloading, "\(lastChangeSet.joined(separator: ", ")) changed")
@@ -117,7 +128,8 @@ extension ManagerServer {
             lastFallback: lastFallback, lastRetirement: lastRetirement, servedCold: coldServing?.reason,
             socket: files.socket, log: files.log, memory: memory(),
             openDescriptors: ProcessHealth.openDescriptors(), reloads: reloadsServed,
-            fallbacks: Dictionary(uniqueKeysWithValues: fallbackCounts.map { ($0.key.rawValue, $0.value) }))
+            fallbacks: Dictionary(uniqueKeysWithValues: fallbackCounts.map { ($0.key.rawValue, $0.value) }),
+            logProblem: logProblem())
         if let host = active, case .ready(let report) = host.state {
             document.host = StatusDocument.Host(
                 pid: host.pid, generation: host.generation, reloadedFrom: host.reloadedFrom?.generation,

@@ -86,6 +86,11 @@ final class ManagerServer {
     var rootDirectoryId: [UInt64]?
     var lastPlainRun: String?
     var lastActivity = monotonicSeconds()
+    /// When the last run arrived or ended: a template idle long enough may expire for memory.
+    var lastRunActivity = monotonicSeconds()
+    /// Why the last template expired (`MemoryBudget`); until the next run, nothing warms.
+    var templateExpiry: String?
+    var lastMemoryCheck = 0.0
     /// A change arrived: start the next host at this time (bursts of saves coalesce).
     var warmAt: Double?
     var stopping = false
@@ -176,7 +181,9 @@ final class ManagerServer {
             checkIdle()
             checkRootDirectory()
             checkWarmupTimeout()
+            checkMemoryBudget()
             ManagerLog.rotate(logFd, path: files.log, above: settings.logMaxBytes)
+            ManagerLog.retryIfFailing()
         }
     }
 
@@ -247,6 +254,8 @@ final class ManagerServer {
             }
             client.state = .queued(request, descriptors: descriptors, since: monotonicSeconds())
             client.invocation = RunTimings.Invocation(argv: request.argv, workingDirectory: request.workingDirectory)
+            lastRunActivity = monotonicSeconds()
+            if let note = ManagerLog.failureNote(path: files.log), client.noteOnTerminal(note) { ManagerLog.failure?.announced = true }
             if request.managerIdentity != buildIdentity { return supersede(client) }
             if stopping {
                 client.reply(.fallback(reason: "the pytestd manager is stopping"))

@@ -9,9 +9,10 @@ struct StatusDocument: Codable, Equatable {
     static let currentFormat = 1
 
     /// What the manager is doing. `waiting`: no template is fresh and no reload can make one, runs
-    /// wait for a clean host (`reason` says why).
+    /// wait for a clean host (`reason` says why). `expired`: an idle template was stopped to give
+    /// memory back (`reason`: `memory: …`); the next run starts a new one.
     enum State: String, Codable {
-        case stopped, warming, ready, reloading, waiting, failed, stopping
+        case stopped, warming, ready, reloading, waiting, failed, stopping, expired
     }
 
     /// The template that serves runs now.
@@ -73,6 +74,8 @@ struct StatusDocument: Codable, Equatable {
     var reloads: Int?
     /// Fall-backs since the manager started, by kind (`FallbackKind`): only kinds that happened.
     var fallbacks: [String: Int]?
+    /// Why the log cannot be written (a full disk), since when, and how many lines were lost.
+    var logProblem: String?
 
     /// The document for a project whose manager is not running.
     static func stopped(identity: ProjectIdentity, files: ManagerFiles) -> StatusDocument {

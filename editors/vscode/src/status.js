@@ -11,6 +11,7 @@ const LABELS = {
   waiting: { icon: '$(watch)', words: 'waiting for a clean host' },
   failed: { icon: '$(error)', words: 'failed' },
   stopping: { icon: '$(debug-stop)', words: 'stopping' },
+  expired: { icon: '$(debug-pause)', words: 'template expired' },
 };
 
 /** The document from the command's output; throws with a message for the user when it is not one. */
