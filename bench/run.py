@@ -506,12 +506,25 @@ def wait_for_clean_host(pytestd_bin, project_dir, env, timeout=120):
     raise BenchError("no clean pytestd host in %s within %d s" % (project_dir, timeout))
 
 
-def template_memory(pytestd_bin, project_dir, env):
+def daemon_status(pytestd_bin, project_dir, env):
+    return subprocess.run([pytestd_bin, "status"], cwd=project_dir, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60).stdout
+
+
+def template_memory(status):
     """The resident memory `pytestd status` reports for the template that served the case."""
-    status = subprocess.run([pytestd_bin, "status"], cwd=project_dir, env=env, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=60).stdout
     m = re.search(r"^host memory: +(\d+) MiB resident$", status, re.M)
     return int(m.group(1)) if m else None
+
+
+def clean_host_seconds(status):
+    """The manager's last full warm-up and last clean host forked from the zygote, in seconds."""
+    found = {}
+    for key, label in (("full", "clean warm-up"), ("forked", "clean host from the zygote")):
+        m = re.search(r"^timings: .*\b%s ([0-9.]+) s" % label, status, re.M)
+        if m:
+            found[key] = float(m.group(1))
+    return found
 
 
 def stop_daemons(pytestd_bin, project_dirs, env):
@@ -601,6 +614,11 @@ def print_table(results, shim):
     if memory:
         print()
         print("template memory (resident, from pytestd status after the case): " + ", ".join(memory))
+    clean = results.get("k", {}).get("clean_host_seconds", {})
+    if "full" in clean and "forked" in clean:
+        print()
+        print("k clean host after the conftest edit (pytestd status): forked from the zygote %s, full warm-up %s (%.2f of it)"
+              % (fmt_time(clean["forked"]), fmt_time(clean["full"]), clean["forked"] / clean["full"]))
     if shim and shim["overhead"]:
         o = shim["overhead"]
         print()
@@ -711,7 +729,10 @@ def main(argv=None):
                 results[key] = measure_case(key, dirs, argv_tail, desc, case_sides, case_env, args.runs,
                                             warmup_plain=1, warmup_pytestd=args.warmup, **hooks)
                 if "pytestd" in sides and key not in FIRST_RUN:
-                    results[key]["template_memory"] = template_memory(pytestd_bin, projects[project], case_env)
+                    status = daemon_status(pytestd_bin, projects[project], case_env)
+                    results[key]["template_memory"] = template_memory(status)
+                    if key == "k":
+                        results[key]["clean_host_seconds"] = clean_host_seconds(status)
             finally:
                 for editor in editors.values():
                     editor.restore()

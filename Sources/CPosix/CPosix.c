@@ -226,6 +226,10 @@ int cposix_set_parent_death_signal(int signo) {
     return prctl(PR_SET_PDEATHSIG, signo, 0, 0, 0);
 }
 
+int cposix_become_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
 long long cposix_file_system_type(const char *path) {
     struct statfs st;
     if (statfs(path, &st) != 0) return -1;

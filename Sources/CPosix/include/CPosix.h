@@ -48,6 +48,8 @@ int cposix_copy_window_size(int from, int to);
 int cposix_take_controlling_terminal(int fd);
 
 int cposix_set_parent_death_signal(int signo);
+/* Orphaned descendants (a zygote or reloaded template whose parent host ended) become our children. */
+int cposix_become_child_subreaper(void);
 /* Closes every descriptor from `lowest` up: a daemon must not keep its starter's pipes open. */
 void cposix_close_from(int lowest);
 #endif

@@ -1,3 +1,4 @@
+import CPosix
 import Glibc
 import PytestdCore
 import PytestdPosix
@@ -111,6 +112,8 @@ final class ManagerServer {
         buildIdentity = ManagerClient.buildIdentity(ofExecutable: FileSystem.currentExecutable() ?? "")
         watcher = try SourceWatcher()
         signals = SignalPipe.watch([SIGCHLD, SIGTERM, SIGINT, SIGHUP])
+        // Zygotes and reloaded templates are forked by hosts that may end first: reap them here.
+        _ = cposix_become_child_subreaper()
         unlink(files.socket)
         listener = try UnixSocket.listen(at: files.socket)
         _ = fcntl(listener, F_SETFL, O_NONBLOCK)
