@@ -342,12 +342,12 @@ def test_kill_the_reload_child_mid_reload(campaign):
     baseline.check(campaign.d, dead=[child])
 
 
-def _kill_manager_and_check(campaign, baseline, running=None):
+def _kill_manager_and_check(campaign, baseline, running=None, also_running=()):
     before = set(project_processes(campaign.d))
     manager = _manager_pid(campaign.d)
     os.kill(manager, signal.SIGKILL)
-    if running is not None:
-        answered(running)
+    for each in ([running] if running is not None else []) + list(also_running):
+        answered(each)
     _release(campaign)
     gone = H.wait_gone(list(before), 15)
     assert not gone, f"outlived their SIGKILLed manager: {[(p, H.proc_info(p)) for p in gone]}"
@@ -382,6 +382,134 @@ def test_kill_the_manager_mid_reload(campaign):
     _reloading(campaign)
     running = _start_full_run(campaign)
     _kill_manager_and_check(campaign, baseline, running)
+
+
+# ------------------------------------------------------------------------------ kill -9 mid-switch to a clean host
+# pytest's configuration is never reloaded: an edit of it retires the template (it finishes the run it
+# has), and runs wait for a clean host, which warms (held on `mod` for as long as the test wants) and
+# then replaces it.
+
+def _switching(pair):
+    """Holds the next warm-up and edits the configuration; returns the clean host warming to serve it."""
+    _held(pair)
+    pair.write("pyproject.toml", PYPROJECT + f"# edited {time.monotonic_ns()}\n")
+    document = H.wait_for(lambda: (d := status_json(pair.d)).get("warming_host_pid") and d["state"] == "waiting" and d, 30)
+    assert document and "pyproject.toml changed" in document["reason"], status_json(pair.d)
+    return document["warming_host_pid"]
+
+
+def _waits_on_manager(running):
+    """The shim sent its request and waits in poll() on its connection to the manager."""
+    def waiting():
+        try:
+            descriptors = [os.readlink(f"/proc/{running.proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{running.proc.pid}/fd")]
+            wchan = Path(f"/proc/{running.proc.pid}/wchan").read_text()
+        except OSError:
+            return False
+        return any(d.startswith("socket:") for d in descriptors) and wchan.startswith("poll")
+    assert H.wait_for(waiting, 30), running.output_so_far()
+    time.sleep(0.2)  # its request read by the manager
+
+
+def _queued_for_the_switch(pair):
+    running = _start_full_run(pair)
+    _waits_on_manager(running)
+    return running
+
+
+def _served_after_the_switch(running):
+    r = running.finish(timeout=90)
+    assert r.rc == 1 and H.summary_line(r.out) == EXPECTED, r.describe()
+    return r
+
+
+def _ends_as_it_should(running, release):
+    """A run on the retired template, left to finish: its own outcome (it fails on purpose)."""
+    release.write_text("fail")
+    r = running.finish(timeout=60)
+    assert r.rc == 1 and "1 failed" in r.out, r.describe()
+
+
+def test_kill_the_old_template_mid_switch_to_a_clean_host(campaign):
+    baseline = _warm(campaign)
+    old = status_json(campaign.d)["host"]["pid"]
+    on_old, run_pid, _ = _start_waiting_run(campaign)
+    warming = _switching(campaign)
+    assert H.pid_alive(old), "the retired template went before its run ended"
+    queued = _queued_for_the_switch(campaign)
+    os.kill(old, signal.SIGKILL)
+    r = answered(on_old)
+    assert r.rc == 3 and f"the warm host {old} exited unexpectedly during the run" in r.err, r.describe()
+    assert H.pid_alive(warming) and status_json(campaign.d)["warming_host_pid"] == warming
+    _release(campaign)
+    _served_after_the_switch(queued)
+    assert status_json(campaign.d)["host"]["pid"] == warming
+    baseline.check(campaign.d, dead=[old, run_pid])
+    next_run_is_right(campaign)
+
+
+def test_kill_the_clean_host_while_it_warms_mid_switch(campaign):
+    baseline = _warm(campaign)
+    manager = status_json(campaign.d)["pid"]
+    old = status_json(campaign.d)["host"]["pid"]
+    on_old, _, release = _start_waiting_run(campaign)
+    warming = _switching(campaign)
+    queued = _queued_for_the_switch(campaign)
+    os.kill(warming, signal.SIGKILL)
+    _release(campaign)
+    # Nothing of it ran yet: plain pytest serves it, saying why.
+    r = _served_after_the_switch(queued)
+    assert "exited unexpectedly during warm-up" in r.err and "running plain pytest" in r.err, r.describe()
+    _ends_as_it_should(on_old, release)
+    next_run_is_right(campaign)  # plain pytest, until a change or `pytestd restart` tries again
+    assert status_json(campaign.d)["pid"] == manager
+    assert not H.wait_gone([old, warming], 10) and not descendants(manager), descendants(manager)
+    assert campaign.d.cli("restart").rc == 0
+    baseline.check(campaign.d)
+    next_run_is_right(campaign)
+
+
+def test_kill_the_clean_host_right_after_it_becomes_ready(campaign):
+    baseline = _warm(campaign)
+    old = status_json(campaign.d)["host"]["pid"]
+    on_old, _, release = _start_waiting_run(campaign)
+    warming = _switching(campaign)
+    _release(campaign)
+    assert H.wait_for(lambda: status_json(campaign.d).get("host", {}).get("pid") == warming, 60), status_json(campaign.d)
+    assert H.pid_alive(old), "the retired template went before its run ended"
+    on_new, new_run_pid, _ = _start_waiting_run(campaign)
+    os.kill(warming, signal.SIGKILL)
+    r = answered(on_new)
+    assert r.rc == 3 and f"the warm host {warming} exited unexpectedly during the run" in r.err, r.describe()
+    _ends_as_it_should(on_old, release)
+    baseline.check(campaign.d, dead=[warming, new_run_pid, old])
+    next_run_is_right(campaign)
+
+
+def test_kill_the_manager_mid_switch_to_a_clean_host(campaign):
+    baseline = _warm(campaign)
+    on_old, run_pid, _ = _start_waiting_run(campaign)
+    _switching(campaign)
+    queued = _queued_for_the_switch(campaign)
+    _kill_manager_and_check(campaign, baseline, on_old, also_running=[queued])
+    assert not H.pid_alive(run_pid)
+
+
+def test_kill_shims_waiting_for_the_switch(campaign):
+    baseline = _warm(campaign)
+    old = status_json(campaign.d)["host"]["pid"]
+    on_old, run_pid, _ = _start_waiting_run(campaign)
+    warming = _switching(campaign)
+    queued = [_queued_for_the_switch(campaign) for _ in range(2)]
+    for running in queued + [on_old]:
+        running.proc.kill()
+        running.proc.wait(5)
+    # The retired template's run dies with its caller, and the template with its last run.
+    assert not H.wait_gone([run_pid, old], 15)
+    _release(campaign)
+    assert H.wait_for(lambda: status_json(campaign.d).get("host", {}).get("pid") == warming, 60), status_json(campaign.d)
+    baseline.check(campaign.d, dead=[run_pid, old])
+    next_run_is_right(campaign)
 
 
 # ------------------------------------------------------------------------------ protocol fuzz
