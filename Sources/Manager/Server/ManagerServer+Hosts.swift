@@ -46,16 +46,36 @@ extension ManagerServer {
             }
             if !open { hostExited(host) }
         } catch {
-            ManagerLog.write("host \(host.pid) sent a malformed message: \(error)")
-            // Answered as if it had exited: its waiting and running clients must not wait forever.
-            hostExited(host, because: "sent a malformed message (\(error))")
-            terminate(host)
+            hostBrokeProtocol(host, "sent a malformed message (\(error))")
         }
     }
+
+    /// Answered as if it had exited (its waiting and running clients must not wait forever), then stopped.
+    func hostBrokeProtocol(_ host: HostProcess, _ what: String) {
+        ManagerLog.write("host \(host.pid) \(what)")
+        hostExited(host, because: what)
+        terminate(host)
+    }
+
+    /// A host writes each message whole from its one thread: one stopped in the middle of a message (and
+    /// not paused by the manager) is stuck or broken, and the runs it reports on would never be answered.
+    func checkStalledHosts() {
+        let now = monotonicSeconds()
+        let stalled = hosts.filter {
+            $0.channel.hasPartialFrame && $0.pausedAt == nil
+                && now - max($0.channel.lastReceivedAt, $0.resumedAt) > Self.stalledMessageSeconds
+        }
+        for host in stalled { hostBrokeProtocol(host, "stopped in the middle of a message") }
+    }
+
+    static let stalledMessageSeconds = 5.0
 
     func handle(_ message: Message, descriptors: [Int32], from host: HostProcess) {
         if message.descriptorCount == 0 { descriptors.forEach { _ = close($0) } }
         switch message {
+        case .hostReady where host.isReady:
+            // Its template would be described twice: which report is true is not known.
+            hostBrokeProtocol(host, "reported ready twice")
         case .hostReady(let report):
             handleFileEvents()
             guard !host.channel.isClosed else { return }  // the events made it stale already
@@ -115,6 +135,8 @@ extension ManagerServer {
         case .warmupStarted:
             host.pausable = true
             if plainRunsInFlight > 0 { pauseWarming() }
+        case .hostFailed(let reason) where host.isReady:
+            hostBrokeProtocol(host, "failed after it was ready (\(reason))")
         case .hostFailed(let reason) where host.reloadedFrom != nil:
             reloadFailed(host, reason: reason)
         case .hostFailed(let reason):
@@ -124,6 +146,14 @@ extension ManagerServer {
             adoptReloadingChild(pid: pid, id: id, channel: descriptors.first, from: host)
         case .reloadNotStarted(let id, let reason):
             reloadNotStarted(id: id, reason: reason, on: host)
+        case .runStarted(let id, _) where !host.runIds.contains(id),
+             .runFinished(let id, _, _) where !host.runIds.contains(id),
+             .runDeclined(let id, _, _) where !host.runIds.contains(id):
+            // Not one of its runs: nothing of it may reach a caller, nor be signalled.
+            ManagerLog.write("host \(host.pid) reported on run \(id), which it is not running: ignored")
+        case .runStarted(_, let pid) where pid <= 1:
+            // kill(-pid) of it would signal every process of the user, or the manager's own group.
+            hostBrokeProtocol(host, "reported run pid \(pid)")
         case .runStarted(let id, let pid):
             guard let client = client(runningAs: id), !client.abandoned else {
                 kill(-pid, SIGKILL)
@@ -155,7 +185,7 @@ extension ManagerServer {
 
     /// The run is over on `host`: answer its caller, and let a retired host or a superseded manager go.
     func runEnded(_ id: UInt64, on host: HostProcess, reply: Message) {
-        host.runsInFlight -= 1
+        host.runIds.remove(id)
         lastActivity = monotonicSeconds()
         if let client = client(runningAs: id) {
             client.reply(reply)

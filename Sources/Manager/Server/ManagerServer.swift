@@ -170,6 +170,7 @@ final class ManagerServer {
             checkIdle()
             checkRootDirectory()
             checkWarmupTimeout()
+            checkStalledHosts()
             ManagerLog.rotate(logFd, path: files.log, above: settings.logMaxBytes)
         }
     }
@@ -422,7 +423,7 @@ final class ManagerServer {
         }
         descriptors.forEach { _ = close($0) }
         client.state = .running(host: host, runId: id, pid: nil)
-        host.runsInFlight += 1
+        host.runIds.insert(id)
     }
 
     func client(runningAs id: UInt64) -> ClientConnection? {
