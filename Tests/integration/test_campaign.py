@@ -701,7 +701,7 @@ def _serving_template(pair) -> int:
     return settled(pair.d)["host"]["pid"]
 
 
-def _write_as_host(host: int, frames, pause=0.0) -> int:
+def _write_as_host(host: int, frames) -> int:
     """Writes `frames` as the host would; returns how many were written (the manager may close first)."""
     fd = H.duplicate_descriptor(host, 3)
     written = 0
@@ -712,7 +712,6 @@ def _write_as_host(host: int, frames, pause=0.0) -> int:
             except (BrokenPipeError, ConnectionResetError):
                 break
             written += 1
-            time.sleep(pause)
     finally:
         os.close(fd)
     return written
@@ -751,7 +750,7 @@ class HostFuzz:
         assert self.pair.d.cli("restart").rc == 0
         self.baseline.check(self.pair.d)
         assert status_json(self.pair.d)["pid"] == self.manager
-        print(f"\nHOST FUZZ: {self.injected} frames injected, {self.replaced} hosts replaced, manager survived")
+        print(f"\nHOST FUZZ: {self.injected} frames written, {self.replaced} hosts replaced, manager survived")
 
 
 ABOUT_OTHER_RUNS = ["warmupStarted", "runStarted", "runFinished-passed", "runFinished-killed", "runDeclined",
@@ -802,32 +801,52 @@ def test_a_host_that_writes_slowly_or_stops_mid_frame(campaign, decoy):
     fuzz = HostFuzz(campaign, decoy)
     frame = _forged_host_messages(random.Random(2), decoy)["warmupStarted"]
 
-    def trickle_then(rest):
+    def trickle(host, then_each_second):
+        """The frame's first bytes, one a second; the rest is the caller's."""
+        fd = H.duplicate_descriptor(host, 3)
+        for byte in frame[:3]:
+            os.write(fd, bytes([byte]))
+            then_each_second()
+            time.sleep(1)
+        return fd
+
+    def manager_answers():
+        started = time.monotonic()
+        assert status_json(campaign.d)["pid"] == fuzz.manager
+        assert time.monotonic() - started < 1, "a slow host stalled the manager"
+
+    def then(rest):
         def inject(host, _frames):
-            fd = H.duplicate_descriptor(host, 3)
+            fd = trickle(host, manager_answers)
             try:
-                for byte in frame[:3]:  # a byte a second; the manager serves meanwhile
-                    os.write(fd, bytes([byte]))
-                    started = time.monotonic()
-                    assert status_json(campaign.d)["pid"] == fuzz.manager
-                    assert time.monotonic() - started < 1, "a slow host stalled the manager"
-                    time.sleep(1)
-                if rest is None:
-                    # Stopped half-way, its run still going: the manager gives up on it by itself.
-                    assert not H.wait_gone([host], 15), "a host stuck in the middle of a message is kept"
-                else:
-                    os.write(fd, rest)
+                os.write(fd, rest)
             finally:
                 os.close(fd)
             return 1
         return inject
 
-    r, _ = fuzz.burst([], inject=trickle_then(frame[3:]))  # slow, but whole: nothing wrong
+    r, _ = fuzz.burst([], inject=then(frame[3:]))  # slow, but whole: nothing wrong
     assert r.rc == 1, r.describe()
-    r, _ = fuzz.burst([], inject=trickle_then(b"\xff" + bytes(64)))  # then garbage
+    r, _ = fuzz.burst([], inject=then(b"\xff" + bytes(64)))  # then garbage
     assert r.rc == 3 and "too large" in r.err, r.describe()
-    r, _ = fuzz.burst([], inject=trickle_then(None))  # then nothing
-    assert r.rc == 3 and "in the middle of a message" in r.err, r.describe()
+
+    # Then nothing, from a template a configuration edit retired while it still runs a test: the clean
+    # host that replaced it serves other runs meanwhile, and the manager gives up on the stuck one by
+    # itself (the stuck run is never released: only that ends it).
+    old = _serving_template(campaign)
+    on_old, run_pid, _ = _start_waiting_run(campaign)
+    campaign.write("pyproject.toml", PYPROJECT + "# edited\n")
+    assert H.wait_for(lambda: status_json(campaign.d).get("host", {}).get("pid") not in (None, old), 60)
+
+    def another_run_is_served():
+        r = campaign.d.pytest("-q", "tests/test_mod.py::test_value", timeout=30)
+        assert r.rc == 0 and "1 passed" in r.out, r.describe()
+    os.close(trickle(old, another_run_is_served))
+    fuzz.injected += 1
+    r = on_old.finish(timeout=30)
+    assert r.rc == 3 and f"the warm host {old} stopped in the middle of a message" in r.err, r.describe()
+    assert not H.wait_gone([old, run_pid], 10)
+    fuzz.replaced += 1
     fuzz.done()
 
 
