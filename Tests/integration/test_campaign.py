@@ -118,8 +118,9 @@ def settled(proj, timeout=60) -> dict:
 
 
 def serving_pids(document) -> set:
-    """The manager's hosts that status names (what may legitimately live below it)."""
-    return {document["host"]["pid"]} | {p for k, p in document.items() if k.endswith("_host_pid")}
+    """The manager's hosts that status names (what may legitimately live below it): `*_host_pid`, and any
+    other `*_pid` a later status names (a zygote's)."""
+    return {document["host"]["pid"]} | {p for k, p in document.items() if k.endswith("_pid")}
 
 
 class Baseline:
@@ -651,6 +652,8 @@ def _forged_host_messages(rng: random.Random, decoy_pid: int) -> dict:
         "runDeclined": bytes([RUN_DECLINED]) + _u64(run) + _text("forged") + b"\x01",
         "runImported": bytes([RUN_IMPORTED]) + _texts(["json"]) + _texts(["tests.test_mod"]) + _texts([]),
         "reloadNotStarted": bytes([RELOAD_NOT_STARTED]) + _u64(run) + _text("forged"),
+        # Sent with a descriptor (the reloading child's channel), see `_write_as_host`.
+        "reloadStarted": bytes([RELOAD_STARTED]) + struct.pack("<i", decoy_pid) + _u64(run),
         "hostReady": bytes([HOST_READY]) + report,
         "hostFailed": bytes([HOST_FAILED]) + _text("forged failure"),
     }
@@ -661,7 +664,8 @@ def _mutated(rng: random.Random, frame: bytes) -> bytes:
     """Flipped, overwritten or truncated bytes; never the tag (offset 8), nor a pid field, which could name
     any process: the manager must not be able to kill the harness if a regression makes it trust one."""
     data = bytearray(frame)
-    protected = {8} | ({17, 18, 19, 20} if frame[8] == RUN_STARTED else set())
+    pid_field = {RUN_STARTED: {17, 18, 19, 20}, RELOAD_STARTED: {9, 10, 11, 12}}.get(frame[8], set())
+    protected = {8} | pid_field
     positions = [p for p in range(len(data)) if p not in protected]
     for _ in range(rng.randrange(1, 4)):
         position = rng.choice(positions)
@@ -702,18 +706,24 @@ def _serving_template(pair) -> int:
 
 
 def _write_as_host(host: int, frames) -> int:
-    """Writes `frames` as the host would; returns how many were written (the manager may close first)."""
-    fd = H.duplicate_descriptor(host, 3)
+    """Writes `frames` as the host would (a reloadStarted with a descriptor, as the real one has); returns
+    how many were written (the manager may close first)."""
     written = 0
-    try:
+    with socket.socket(fileno=H.duplicate_descriptor(host, 3)) as channel:
         for frame in frames:
             try:
-                os.write(fd, frame)
+                if len(frame) > 8 and frame[8] == RELOAD_STARTED:
+                    attached, other_end = os.pipe()
+                    try:
+                        socket.send_fds(channel, [frame], [attached])
+                    finally:
+                        os.close(attached)
+                        os.close(other_end)
+                else:
+                    channel.sendall(frame)
             except (BrokenPipeError, ConnectionResetError):
                 break
             written += 1
-    finally:
-        os.close(fd)
     return written
 
 
@@ -754,11 +764,12 @@ class HostFuzz:
 
 
 ABOUT_OTHER_RUNS = ["warmupStarted", "runStarted", "runFinished-passed", "runFinished-killed", "runDeclined",
-                    "runImported", "reloadNotStarted"]
+                    "runImported", "reloadNotStarted", "reloadStarted"]
 
 
 def test_host_messages_about_runs_it_does_not_have_change_nothing(campaign, decoy):
-    """A forged "run N passed" must not answer this run, nor "run N started as pid P" get P killed."""
+    """A forged "run N passed" must not answer this run, nor "run N (or reload N) started as pid P" get P
+    killed."""
     fuzz = HostFuzz(campaign, decoy)
     host = _serving_template(campaign)
     frames = [_forged_host_messages(random.Random(seed), decoy)[name] for seed in range(40) for name in ABOUT_OTHER_RUNS]

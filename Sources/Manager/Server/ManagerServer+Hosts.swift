@@ -310,8 +310,14 @@ extension ManagerServer {
 
     /// A reloading child reports with its order's id (a reload that never started shifts nothing).
     func adoptReloadingChild(pid: pid_t, id: UInt64, channel fd: Int32?, from base: HostProcess) {
-        let pending = base.pendingReloads.firstIndex { $0.id == id }.map { base.pendingReloads.remove(at: $0) }
-        guard let fd, let pending, !pending.abandoned, base === pristine else {
+        guard let index = base.pendingReloads.firstIndex(where: { $0.id == id }), pid > 1 else {
+            // Not a reload this host was sent: the pid it names is nothing the manager may signal.
+            if let fd { close(fd) }
+            ManagerLog.write("host \(base.pid) reported reload \(id) as pid \(pid), which it was not sent: ignored")
+            return
+        }
+        let pending = base.pendingReloads.remove(at: index)
+        guard let fd, !pending.abandoned, base === pristine else {
             if let fd { close(fd) }
             kill(pid, SIGKILL)
             return
