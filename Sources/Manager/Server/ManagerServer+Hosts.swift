@@ -311,9 +311,9 @@ extension ManagerServer {
     /// A reloading child reports with its order's id (a reload that never started shifts nothing).
     func adoptReloadingChild(pid: pid_t, id: UInt64, channel fd: Int32?, from base: HostProcess) {
         guard let index = base.pendingReloads.firstIndex(where: { $0.id == id }), pid > 1 else {
-            // Not a reload this host was sent: the pid it names is nothing the manager may signal.
+            // Not a reload this host was sent (or no pid): what it names is nothing the manager may signal.
             if let fd { close(fd) }
-            ManagerLog.write("host \(base.pid) reported reload \(id) as pid \(pid), which it was not sent: ignored")
+            ManagerLog.write("host \(base.pid) reported reload \(id) started as pid \(pid): not a reload it was sent, ignored")
             return
         }
         let pending = base.pendingReloads.remove(at: index)
