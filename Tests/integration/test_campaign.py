@@ -399,22 +399,18 @@ def _switching(pair):
     return document["warming_host_pid"]
 
 
-def _waits_on_manager(running):
-    """The shim sent its request and waits in poll() on its connection to the manager."""
-    def waiting():
+def _queued_for_the_switch(pair):
+    """A run the manager holds, with the caller's descriptors, until the clean host is ready."""
+    running = _start_full_run(pair)
+    manager = status_json(pair.d)["pid"]
+
+    def held():
         try:
-            descriptors = [os.readlink(f"/proc/{running.proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{running.proc.pid}/fd")]
-            wchan = Path(f"/proc/{running.proc.pid}/wchan").read_text()
+            stdout = os.readlink(f"/proc/{running.proc.pid}/fd/1")
+            return stdout in {os.readlink(f"/proc/{manager}/fd/{fd}") for fd in os.listdir(f"/proc/{manager}/fd")}
         except OSError:
             return False
-        return any(d.startswith("socket:") for d in descriptors) and wchan.startswith("poll")
-    assert H.wait_for(waiting, 30), running.output_so_far()
-    time.sleep(0.2)  # its request read by the manager
-
-
-def _queued_for_the_switch(pair):
-    running = _start_full_run(pair)
-    _waits_on_manager(running)
+    assert H.wait_for(held, 30, 0.01), running.output_so_far()
     return running
 
 
