@@ -12,6 +12,8 @@ public final class MessageChannel {
     private var decoder = FrameDecoder()
     private var receivedDescriptors: [Int32] = []
     public private(set) var isClosed = false
+    /// When bytes last arrived (monotonic seconds): a peer that stops in the middle of a frame is stuck.
+    public private(set) var lastReceivedAt = monotonicSeconds()
 
     public init(fd: Int32) { self.fd = fd }
 
@@ -93,6 +95,7 @@ public final class MessageChannel {
             }
             receivedDescriptors.append(contentsOf: fds.prefix(Int(nfds)))
             if n == 0 { return .endOfStream }
+            lastReceivedAt = monotonicSeconds()
             decoder.append(buffer[0..<n])
         }
     }
@@ -110,6 +113,9 @@ public final class MessageChannel {
         }
         return true
     }
+
+    /// Part of a frame arrived and the rest has not (yet).
+    public var hasPartialFrame: Bool { decoder.pendingByteCount > 0 }
 
     public func setNonBlocking() {
         let flags = fcntl(fd, F_GETFL)

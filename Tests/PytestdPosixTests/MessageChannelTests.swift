@@ -66,6 +66,26 @@ final class MessageChannelTests: XCTestCase {
         XCTAssertEqual(received, message)
     }
 
+    func testAFrameCutShortIsPendingUntilItsLastByte() throws {
+        let (a, b) = try UnixSocket.pair()
+        defer { close(a) }
+        let receiver = MessageChannel(fd: b)
+        receiver.setNonBlocking()
+        let frame = FrameDecoder.frame(Message.acknowledged.encoded())
+        for cut in 1..<frame.count {
+            XCTAssertEqual(write(a, frame, cut), cut)
+            let before = receiver.lastReceivedAt
+            guard case .wouldBlock = try receiver.receive() else { return XCTFail("a part of a frame decoded") }
+            XCTAssertTrue(receiver.hasPartialFrame, "cut at \(cut)")
+            XCTAssertGreaterThanOrEqual(receiver.lastReceivedAt, before)
+            let rest = Array(frame[cut...])
+            XCTAssertEqual(write(a, rest, rest.count), rest.count)
+            guard case .message(.acknowledged, _) = try receiver.receive() else { return XCTFail() }
+            XCTAssertFalse(receiver.hasPartialFrame)
+        }
+        XCTAssertFalse(receiver.hasPartialFrame)
+    }
+
     func testUnixSocketIsPrivateAndRefusesNothingFromItsOwner() throws {
         let directory = "/tmp/pytestd-test-\(getpid())"
         mkdir(directory, 0o700)

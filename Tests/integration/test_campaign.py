@@ -118,8 +118,9 @@ def settled(proj, timeout=60) -> dict:
 
 
 def serving_pids(document) -> set:
-    """The manager's hosts that status names (what may legitimately live below it)."""
-    return {document["host"]["pid"]} | {p for k, p in document.items() if k.endswith("_host_pid")}
+    """The manager's hosts that status names (what may legitimately live below it): `*_host_pid`, and any
+    other `*_pid` a later status names (a zygote's)."""
+    return {document["host"]["pid"]} | {p for k, p in document.items() if k.endswith("_pid")}
 
 
 class Baseline:
@@ -342,12 +343,12 @@ def test_kill_the_reload_child_mid_reload(campaign):
     baseline.check(campaign.d, dead=[child])
 
 
-def _kill_manager_and_check(campaign, baseline, running=None):
+def _kill_manager_and_check(campaign, baseline, running=None, also_running=()):
     before = set(project_processes(campaign.d))
     manager = _manager_pid(campaign.d)
     os.kill(manager, signal.SIGKILL)
-    if running is not None:
-        answered(running)
+    for each in ([running] if running is not None else []) + list(also_running):
+        answered(each)
     _release(campaign)
     gone = H.wait_gone(list(before), 15)
     assert not gone, f"outlived their SIGKILLed manager: {[(p, H.proc_info(p)) for p in gone]}"
@@ -384,9 +385,140 @@ def test_kill_the_manager_mid_reload(campaign):
     _kill_manager_and_check(campaign, baseline, running)
 
 
+# ------------------------------------------------------------------------------ kill -9 mid-switch to a clean host
+# pytest's configuration is never reloaded: an edit of it retires the template (it finishes the run it
+# has), and runs wait for a clean host, which warms (held on `mod` for as long as the test wants) and
+# then replaces it.
+
+def _switching(pair):
+    """Holds the next warm-up and edits the configuration; returns the clean host warming to serve it."""
+    _held(pair)
+    pair.write("pyproject.toml", PYPROJECT + f"# edited {time.monotonic_ns()}\n")
+    document = H.wait_for(lambda: (d := status_json(pair.d)).get("warming_host_pid") and d["state"] == "waiting" and d, 30)
+    assert document and "pyproject.toml changed" in document["reason"], status_json(pair.d)
+    return document["warming_host_pid"]
+
+
+def _queued_for_the_switch(pair):
+    """A run the manager holds, with the caller's descriptors, until the clean host is ready."""
+    running = _start_full_run(pair)
+    manager = status_json(pair.d)["pid"]
+
+    def held():
+        try:
+            stdout = os.readlink(f"/proc/{running.proc.pid}/fd/1")
+            return stdout in {os.readlink(f"/proc/{manager}/fd/{fd}") for fd in os.listdir(f"/proc/{manager}/fd")}
+        except OSError:
+            return False
+    assert H.wait_for(held, 30, 0.01), running.output_so_far()
+    return running
+
+
+def _served_after_the_switch(running):
+    r = running.finish(timeout=90)
+    assert r.rc == 1 and H.summary_line(r.out) == EXPECTED, r.describe()
+    return r
+
+
+def _ends_as_it_should(running, release):
+    """A run on the retired template, left to finish: its own outcome (it fails on purpose)."""
+    release.write_text("fail")
+    r = running.finish(timeout=60)
+    assert r.rc == 1 and "1 failed" in r.out, r.describe()
+
+
+def test_kill_the_old_template_mid_switch_to_a_clean_host(campaign):
+    baseline = _warm(campaign)
+    old = status_json(campaign.d)["host"]["pid"]
+    on_old, run_pid, _ = _start_waiting_run(campaign)
+    warming = _switching(campaign)
+    assert H.pid_alive(old), "the retired template went before its run ended"
+    queued = _queued_for_the_switch(campaign)
+    os.kill(old, signal.SIGKILL)
+    r = answered(on_old)
+    assert r.rc == 3 and f"the warm host {old} exited unexpectedly during the run" in r.err, r.describe()
+    assert H.pid_alive(warming) and status_json(campaign.d)["warming_host_pid"] == warming
+    _release(campaign)
+    _served_after_the_switch(queued)
+    assert status_json(campaign.d)["host"]["pid"] == warming
+    baseline.check(campaign.d, dead=[old, run_pid])
+    next_run_is_right(campaign)
+
+
+def test_kill_the_clean_host_while_it_warms_mid_switch(campaign):
+    baseline = _warm(campaign)
+    manager = status_json(campaign.d)["pid"]
+    old = status_json(campaign.d)["host"]["pid"]
+    on_old, _, release = _start_waiting_run(campaign)
+    warming = _switching(campaign)
+    queued = _queued_for_the_switch(campaign)
+    os.kill(warming, signal.SIGKILL)
+    _release(campaign)
+    # Nothing of it ran yet: plain pytest serves it, saying why.
+    r = _served_after_the_switch(queued)
+    assert "exited unexpectedly during warm-up" in r.err and "running plain pytest" in r.err, r.describe()
+    _ends_as_it_should(on_old, release)
+    next_run_is_right(campaign)  # plain pytest, until a change or `pytestd restart` tries again
+    assert status_json(campaign.d)["pid"] == manager
+    assert not H.wait_gone([old, warming], 10) and not descendants(manager), descendants(manager)
+    assert campaign.d.cli("restart").rc == 0
+    baseline.check(campaign.d)
+    next_run_is_right(campaign)
+
+
+def test_kill_the_clean_host_right_after_it_becomes_ready(campaign):
+    baseline = _warm(campaign)
+    old = status_json(campaign.d)["host"]["pid"]
+    on_old, _, release = _start_waiting_run(campaign)
+    warming = _switching(campaign)
+    _release(campaign)
+    assert H.wait_for(lambda: status_json(campaign.d).get("host", {}).get("pid") == warming, 60), status_json(campaign.d)
+    assert H.pid_alive(old), "the retired template went before its run ended"
+    on_new, new_run_pid, _ = _start_waiting_run(campaign)
+    os.kill(warming, signal.SIGKILL)
+    r = answered(on_new)
+    assert r.rc == 3 and f"the warm host {warming} exited unexpectedly during the run" in r.err, r.describe()
+    _ends_as_it_should(on_old, release)
+    baseline.check(campaign.d, dead=[warming, new_run_pid, old])
+    next_run_is_right(campaign)
+
+
+def test_kill_the_manager_mid_switch_to_a_clean_host(campaign):
+    baseline = _warm(campaign)
+    on_old, run_pid, _ = _start_waiting_run(campaign)
+    _switching(campaign)
+    queued = _queued_for_the_switch(campaign)
+    _kill_manager_and_check(campaign, baseline, on_old, also_running=[queued])
+    assert not H.pid_alive(run_pid)
+
+
+def test_kill_shims_waiting_for_the_switch(campaign):
+    baseline = _warm(campaign)
+    old = status_json(campaign.d)["host"]["pid"]
+    on_old, run_pid, _ = _start_waiting_run(campaign)
+    warming = _switching(campaign)
+    queued = [_queued_for_the_switch(campaign) for _ in range(2)]
+    for running in queued + [on_old]:
+        running.proc.kill()
+        running.proc.wait(5)
+    # The retired template's run dies with its caller, and the template with its last run.
+    assert not H.wait_gone([run_pid, old], 15)
+    _release(campaign)
+    assert H.wait_for(lambda: status_json(campaign.d).get("host", {}).get("pid") == warming, 60), status_json(campaign.d)
+    baseline.check(campaign.d, dead=[run_pid, old])
+    next_run_is_right(campaign)
+
+
 # ------------------------------------------------------------------------------ protocol fuzz
 
-VERSION = struct.pack("<I", 4)
+def _protocol_version() -> int:
+    """`Message.protocolVersion` of the build under test: fuzz past the version check, not at it."""
+    import re
+    source = (H.REPO / "Sources/PytestdCore/Wire/Message.swift").read_text()
+    return int(re.search(r"static let protocolVersion: UInt32 = (\d+)", source).group(1))
+
+
+VERSION = struct.pack("<I", _protocol_version())
 TAG_CONTROL = 3
 
 
@@ -470,6 +602,259 @@ def test_a_slow_writer_does_not_hold_up_other_runs(campaign):
     next_run_is_right(campaign, "after-slow")
     assert status_json(campaign.d)["pid"] == document["pid"]
     baseline.check(campaign.d)
+
+
+# ------------------------------------------------------------------------------ protocol fuzz, host side
+# Written into a host's control socket from the host's side (a duplicate of its fd 3): to the manager,
+# the host said it. Whatever it said, the manager lives on, the run in flight gets its own outcome or a
+# precise message (exit 3), and a broken host is replaced.
+
+def _u32(value):
+    return struct.pack("<I", value)
+
+
+def _u64(value):
+    return struct.pack("<Q", value)
+
+
+def _text(value: str) -> bytes:
+    data = value.encode()
+    return _u32(len(data)) + data
+
+
+def _texts(values) -> bytes:
+    return _u32(len(values)) + b"".join(_text(v) for v in values)
+
+
+# Host -> manager tags (`Message.Tag` in Sources/PytestdCore/Wire/MessageCoding.swift).
+HOST_READY, HOST_FAILED, RUN_STARTED, RUN_FINISHED = 21, 22, 23, 24
+RELOAD_STARTED, RUN_DECLINED, RUN_IMPORTED, WARMUP_STARTED, RELOAD_NOT_STARTED = 26, 27, 28, 29, 30
+# Far above any id a manager hands out in a test: forged messages about runs and reloads that do not exist.
+FORGED_ID = 1 << 40
+
+
+def _forged_host_messages(rng: random.Random, decoy_pid: int) -> dict:
+    """Valid host -> manager frames, encoded as MessageCoding.swift does, about runs and reloads that do
+    not exist; the pid they name is a decoy's, which nothing may kill."""
+    run = FORGED_ID + rng.randrange(1 << 20)
+    report = (_text("3.11.7") + _text("8.3.0") + _texts([]) + _texts([]) + _texts([]) + _texts([]) + b"\x00"
+              + struct.pack("<d", 0.5) + _text("") + _texts([]) + _text("") + _texts([]) + _texts([])
+              + struct.pack("<d", 0.0) + _texts([]))
+    payloads = {
+        "warmupStarted": bytes([WARMUP_STARTED]),
+        "runStarted": bytes([RUN_STARTED]) + _u64(run) + struct.pack("<i", decoy_pid),
+        "runFinished-passed": bytes([RUN_FINISHED]) + _u64(run) + b"\x00" + struct.pack("<i", 0) + struct.pack("<d", 0.2),
+        "runFinished-killed": bytes([RUN_FINISHED]) + _u64(run + 1) + b"\x01" + struct.pack("<i", 9) + struct.pack("<d", 0.2),
+        "runDeclined": bytes([RUN_DECLINED]) + _u64(run) + _text("forged") + b"\x01",
+        "runImported": bytes([RUN_IMPORTED]) + _texts(["json"]) + _texts(["tests.test_mod"]) + _texts([]),
+        "reloadNotStarted": bytes([RELOAD_NOT_STARTED]) + _u64(run) + _text("forged"),
+        # Sent with a descriptor (the reloading child's channel), see `_write_as_host`.
+        "reloadStarted": bytes([RELOAD_STARTED]) + struct.pack("<i", decoy_pid) + _u64(run),
+        "hostReady": bytes([HOST_READY]) + report,
+        "hostFailed": bytes([HOST_FAILED]) + _text("forged failure"),
+    }
+    return {name: _frame(VERSION + payload) for name, payload in payloads.items()}
+
+
+def _mutated(rng: random.Random, frame: bytes) -> bytes:
+    """Flipped, overwritten or truncated bytes; never the tag (offset 8), nor a pid field, which could name
+    any process: the manager must not be able to kill the harness if a regression makes it trust one."""
+    data = bytearray(frame)
+    pid_field = {RUN_STARTED: {17, 18, 19, 20}, RELOAD_STARTED: {9, 10, 11, 12}}.get(frame[8], set())
+    protected = {8} | pid_field
+    positions = [p for p in range(len(data)) if p not in protected]
+    for _ in range(rng.randrange(1, 4)):
+        position = rng.choice(positions)
+        data[position] = data[position] ^ (1 << rng.randrange(8)) if rng.random() < 0.5 else rng.randrange(256)
+    if rng.random() < 0.3 and len(data) > 10:
+        data = data[:rng.randrange(10, len(data))]
+    return bytes(data)
+
+
+def _random_frames(rng: random.Random, count: int):
+    """Random payloads past the version header; not runStarted or reloadStarted, whose pid field would be
+    random (see `_mutated`)."""
+    tags = [t for t in range(256) if t not in (RUN_STARTED, RELOAD_STARTED)]
+    return [_frame(VERSION + bytes([rng.choice(tags)]) + rng.randbytes(rng.randrange(0, 200))) for _ in range(count)]
+
+
+def _oversized_frames(rng: random.Random):
+    return [_u32(length) + rng.randbytes(64) for length in (0xFFFFFFFF, (64 << 20) + 1, 1 << 30)]
+
+
+@pytest.fixture
+def decoy():
+    """A process of the user's that a host's message names: no message may get it killed."""
+    process = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    yield process.pid
+    process.kill()
+    process.wait()
+
+
+def _serving_template(pair) -> int:
+    """The template's pid once it served a run; a restart first if fuzz left the project failed or cold."""
+    document = status_json(pair.d)
+    if document["state"] == "failed" or document.get("served_cold"):
+        assert pair.d.cli("restart").rc == 0
+    r = pair.d.pytest("-q", "tests/test_mod.py::test_value", timeout=60)
+    assert r.rc == 0 and "1 passed" in r.out, r.describe()
+    return settled(pair.d)["host"]["pid"]
+
+
+def _write_as_host(host: int, frames) -> int:
+    """Writes `frames` as the host would (a reloadStarted with a descriptor, as the real one has); returns
+    how many were written (the manager may close first)."""
+    written = 0
+    with socket.socket(fileno=H.duplicate_descriptor(host, 3)) as channel:
+        for frame in frames:
+            try:
+                if len(frame) > 8 and frame[8] == RELOAD_STARTED:
+                    attached, other_end = os.pipe()
+                    try:
+                        socket.send_fds(channel, [frame], [attached])
+                    finally:
+                        os.close(attached)
+                        os.close(other_end)
+                else:
+                    channel.sendall(frame)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            written += 1
+    return written
+
+
+class HostFuzz:
+    """Fuzz into the serving template during a run, one burst at a time, with the checks after each."""
+
+    def __init__(self, pair, decoy_pid):
+        self.pair = pair
+        self.decoy = decoy_pid
+        self.baseline = _warm(pair)
+        self.manager = status_json(pair.d)["pid"]
+        self.injected = 0
+        self.replaced = 0
+
+    def burst(self, frames, inject=None):
+        host = _serving_template(self.pair)
+        running, run_pid, release = _start_waiting_run(self.pair)
+        self.injected += (inject or _write_as_host)(host, frames)
+        release.write_text("fail")
+        r = running.finish(timeout=30)
+        survived = r.rc == 1 and "1 failed" in r.out
+        assert survived or r.rc == 3 and f"pytestd: the warm host {host} " in r.err, r.describe()
+        assert not H.wait_gone([run_pid], 10), "the run outlived its answer"
+        assert H.pid_alive(self.decoy), "a host's message made the manager kill a process that is not the host's"
+        assert status_json(self.pair.d)["pid"] == self.manager, "the manager died of a host's message"
+        if not survived:
+            assert not H.wait_gone([host], 10), "a host that broke the protocol still runs"
+            self.replaced += 1
+        return r, host
+
+    def done(self):
+        next_run_is_right(self.pair, "after-host-fuzz")
+        # Retiring every host finds any whose runs were miscounted: it would never go.
+        assert self.pair.d.cli("restart").rc == 0
+        self.baseline.check(self.pair.d)
+        assert status_json(self.pair.d)["pid"] == self.manager
+        print(f"\nHOST FUZZ: {self.injected} frames written, {self.replaced} hosts replaced, manager survived")
+
+
+ABOUT_OTHER_RUNS = ["warmupStarted", "runStarted", "runFinished-passed", "runFinished-killed", "runDeclined",
+                    "runImported", "reloadNotStarted", "reloadStarted"]
+
+
+def test_host_messages_about_runs_it_does_not_have_change_nothing(campaign, decoy):
+    """A forged "run N passed" must not answer this run, nor "run N (or reload N) started as pid P" get P
+    killed."""
+    fuzz = HostFuzz(campaign, decoy)
+    host = _serving_template(campaign)
+    frames = [_forged_host_messages(random.Random(seed), decoy)[name] for seed in range(40) for name in ABOUT_OTHER_RUNS]
+    r, served_by = fuzz.burst(frames)
+    assert r.rc == 1 and served_by == host, f"forged messages about other runs reached this one\n{r.describe()}"
+    assert status_json(campaign.d)["host"]["pid"] == host
+    fuzz.done()
+
+
+@pytest.mark.parametrize("said", ["hostReady", "hostFailed"])
+def test_a_serving_template_that_reports_ready_again_or_failed_is_replaced(campaign, decoy, said):
+    """Its run is told why (exit 3), and a new clean host serves the next ones."""
+    fuzz = HostFuzz(campaign, decoy)
+    r, host = fuzz.burst([_forged_host_messages(random.Random(1), decoy)[said]])
+    assert r.rc == 3 and f"pytestd: the warm host {host} " in r.err, r.describe()
+    fuzz.done()
+
+
+def test_protocol_fuzz_on_the_host_side(campaign, decoy):
+    fuzz = HostFuzz(campaign, decoy)
+    rng = random.Random(10)
+    for _ in range(3):
+        fuzz.burst(_random_frames(rng, 20))
+    for seed in range(4):
+        forged = list(_forged_host_messages(random.Random(seed), decoy).values())
+        fuzz.burst([_mutated(rng, rng.choice(forged)) for _ in range(12)])
+    r, _ = fuzz.burst(_oversized_frames(rng)[:1])
+    assert "too large" in r.err, r.describe()
+    for frame in _oversized_frames(rng)[1:]:
+        fuzz.burst([frame])
+    fuzz.done()
+    # Whatever the fuzz made it learn, an edit is served.
+    campaign.write("src/mod.py", mod_source(campaign.hold, 2))
+    plain, daemon = campaign.run_both("-q")
+    assert_same_run(plain, daemon, campaign.p.root, campaign.d.root)
+    assert daemon.rc == 1 and "2 failed" in daemon.out, daemon.describe()
+
+
+def test_a_host_that_writes_slowly_or_stops_mid_frame(campaign, decoy):
+    fuzz = HostFuzz(campaign, decoy)
+    frame = _forged_host_messages(random.Random(2), decoy)["warmupStarted"]
+
+    def trickle(host, then_each_second):
+        """The frame's first bytes, one a second; the rest is the caller's."""
+        fd = H.duplicate_descriptor(host, 3)
+        for byte in frame[:3]:
+            os.write(fd, bytes([byte]))
+            then_each_second()
+            time.sleep(1)
+        return fd
+
+    def manager_answers():
+        started = time.monotonic()
+        assert status_json(campaign.d)["pid"] == fuzz.manager
+        assert time.monotonic() - started < 1, "a slow host stalled the manager"
+
+    def then(rest):
+        def inject(host, _frames):
+            fd = trickle(host, manager_answers)
+            try:
+                os.write(fd, rest)
+            finally:
+                os.close(fd)
+            return 1
+        return inject
+
+    r, _ = fuzz.burst([], inject=then(frame[3:]))  # slow, but whole: nothing wrong
+    assert r.rc == 1, r.describe()
+    r, _ = fuzz.burst([], inject=then(b"\xff" + bytes(64)))  # then garbage
+    assert r.rc == 3 and "too large" in r.err, r.describe()
+
+    # Then nothing, from a template a configuration edit retired while it still runs a test: the clean
+    # host that replaced it serves other runs meanwhile, and the manager gives up on the stuck one by
+    # itself (the stuck run is never released: only that ends it).
+    old = _serving_template(campaign)
+    on_old, run_pid, _ = _start_waiting_run(campaign)
+    campaign.write("pyproject.toml", PYPROJECT + "# edited\n")
+    assert H.wait_for(lambda: status_json(campaign.d).get("host", {}).get("pid") not in (None, old), 60)
+
+    def another_run_is_served():
+        r = campaign.d.pytest("-q", "tests/test_mod.py::test_value", timeout=30)
+        assert r.rc == 0 and "1 passed" in r.out, r.describe()
+    os.close(trickle(old, another_run_is_served))
+    fuzz.injected += 1
+    r = on_old.finish(timeout=30)
+    assert r.rc == 3 and f"the warm host {old} stopped in the middle of a message" in r.err, r.describe()
+    assert not H.wait_gone([old, run_pid], 10)
+    fuzz.replaced += 1
+    fuzz.done()
 
 
 # ------------------------------------------------------------------------------ load

@@ -1,6 +1,5 @@
 """Faults found by a review of the manager (issue 10): each ends in an answer — a precise message and a
 correct exit code, or plain pytest when nothing has run yet — never a hang."""
-import ctypes
 import os
 import shutil
 import struct
@@ -61,24 +60,14 @@ def _start_waiting_run(proj, **env):
     return running, release
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_SYS_PIDFD_OPEN, _SYS_PIDFD_GETFD = 434, 438
-
-
 def _send_garbage_as_host(host_pid: int):
     """Writes a frame with no known message tag into the host's control socket (fd 3), from the host's
     side: the manager reads it as a malformed message from that host."""
-    pidfd = _libc.syscall(_SYS_PIDFD_OPEN, host_pid, 0)
-    assert pidfd >= 0, f"pidfd_open: {os.strerror(ctypes.get_errno())}"
+    fd = H.duplicate_descriptor(host_pid, 3)
     try:
-        fd = _libc.syscall(_SYS_PIDFD_GETFD, pidfd, 3, 0)
-        assert fd >= 0, f"pidfd_getfd: {os.strerror(ctypes.get_errno())}"
-        try:
-            os.write(fd, struct.pack("<I", 1) + b"\xff")
-        finally:
-            os.close(fd)
+        os.write(fd, struct.pack("<I", 1) + b"\xff")
     finally:
-        os.close(pidfd)
+        os.close(fd)
 
 
 def test_a_host_sending_a_malformed_message_answers_its_running_clients(proj):

@@ -32,13 +32,17 @@ final class HostProcess {
     var changesWhileWarming: [String] = []
     /// Why this host may no longer take runs (it finishes the ones it has).
     var retiredBecause: String?
-    var runsInFlight = 0
+    /// Runs sent to this host that it has not reported finished: what it may report on, by id.
+    var runIds: Set<UInt64> = []
+    var runsInFlight: Int { runIds.count }
     var runsServed = 0
     /// The host said it dies with the manager even when stopped (`warmupStarted`): it may be paused.
     var pausable = false
     /// Since when the warm-up is stopped (SIGSTOP) while plain runs go, and how long it was before.
     var pausedAt: Double?
     var pausedSeconds = 0.0
+    /// When the warm-up last resumed: a frame it was sending when stopped is not stalled.
+    var resumedAt = 0.0
     /// Reload orders sent to this (pristine) host whose reloading child has not reported yet, by id, with the changes seen since (the child may have read files before or after them). Kept
     /// per host: a host retired with orders outstanding must not hand its children to the next one.
     var pendingReloads: [PendingReload] = []

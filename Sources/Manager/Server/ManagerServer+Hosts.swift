@@ -50,16 +50,36 @@ extension ManagerServer {
             }
             if !open { hostExited(host) }
         } catch {
-            ManagerLog.write("host \(host.pid) sent a malformed message: \(error)")
-            // Answered as if it had exited: its waiting and running clients must not wait forever.
-            hostExited(host, because: "sent a malformed message (\(error))")
-            terminate(host)
+            hostBrokeProtocol(host, "sent a malformed message (\(error))")
         }
     }
+
+    /// Answered as if it had exited (its waiting and running clients must not wait forever), then stopped.
+    func hostBrokeProtocol(_ host: HostProcess, _ what: String) {
+        ManagerLog.write("host \(host.pid) \(what)")
+        hostExited(host, because: what)
+        terminate(host)
+    }
+
+    /// A host writes each message whole from its one thread: one stopped in the middle of a message (and
+    /// not paused by the manager) is stuck or broken, and the runs it reports on would never be answered.
+    func checkStalledHosts() {
+        let now = monotonicSeconds()
+        let stalled = hosts.filter {
+            $0.channel.hasPartialFrame && $0.pausedAt == nil
+                && now - max($0.channel.lastReceivedAt, $0.resumedAt) > Self.stalledMessageSeconds
+        }
+        for host in stalled { hostBrokeProtocol(host, "stopped in the middle of a message") }
+    }
+
+    static let stalledMessageSeconds = 5.0
 
     func handle(_ message: Message, descriptors: [Int32], from host: HostProcess) {
         if message.descriptorCount == 0 { descriptors.forEach { _ = close($0) } }
         switch message {
+        case .hostReady where host.isReady:
+            // Its template would be described twice: which report is true is not known.
+            hostBrokeProtocol(host, "reported ready twice")
         case .hostReady(let report):
             handleFileEvents()
             guard !host.channel.isClosed else { return }  // the events made it stale already
@@ -119,6 +139,8 @@ extension ManagerServer {
         case .warmupStarted:
             host.pausable = true
             if plainRunsInFlight > 0 { pauseWarming() }
+        case .hostFailed(let reason) where host.isReady:
+            hostBrokeProtocol(host, "failed after it was ready (\(reason))")
         case .hostFailed(let reason) where host.reloadedFrom != nil:
             reloadFailed(host, reason: reason)
         case .hostFailed(let reason):
@@ -130,6 +152,14 @@ extension ManagerServer {
             reloadNotStarted(id: id, reason: reason, on: host)
         case .zygoteStarted(let pid, let conftest):
             adoptZygote(pid: pid, conftest: conftest, channel: descriptors.first, from: host)
+        case .runStarted(let id, _) where !host.runIds.contains(id),
+             .runFinished(let id, _, _) where !host.runIds.contains(id),
+             .runDeclined(let id, _, _) where !host.runIds.contains(id):
+            // Not one of its runs: nothing of it may reach a caller, nor be signalled.
+            ManagerLog.write("host \(host.pid) reported on run \(id), which it is not running: ignored")
+        case .runStarted(_, let pid) where pid <= 1:
+            // kill(-pid) of it would signal every process of the user, or the manager's own group.
+            hostBrokeProtocol(host, "reported run pid \(pid)")
         case .runStarted(let id, let pid):
             guard let client = client(runningAs: id), !client.abandoned else {
                 kill(-pid, SIGKILL)
@@ -161,7 +191,7 @@ extension ManagerServer {
 
     /// The run is over on `host`: answer its caller, and let a retired host or a superseded manager go.
     func runEnded(_ id: UInt64, on host: HostProcess, reply: Message) {
-        host.runsInFlight -= 1
+        host.runIds.remove(id)
         lastActivity = monotonicSeconds()
         lastRunActivity = lastActivity
         if let client = client(runningAs: id) {
@@ -288,8 +318,14 @@ extension ManagerServer {
 
     /// A reloading child reports with its order's id (a reload that never started shifts nothing).
     func adoptReloadingChild(pid: pid_t, id: UInt64, channel fd: Int32?, from base: HostProcess) {
-        let pending = base.pendingReloads.firstIndex { $0.id == id }.map { base.pendingReloads.remove(at: $0) }
-        guard let fd, let pending, !pending.abandoned, base === pristine else {
+        guard let index = base.pendingReloads.firstIndex(where: { $0.id == id }), pid > 1 else {
+            // Not a reload this host was sent (or no pid): what it names is nothing the manager may signal.
+            if let fd { close(fd) }
+            ManagerLog.write("host \(base.pid) reported reload \(id) started as pid \(pid): not a reload it was sent, ignored")
+            return
+        }
+        let pending = base.pendingReloads.remove(at: index)
+        guard let fd, !pending.abandoned, base === pristine else {
             if let fd { close(fd) }
             kill(pid, SIGKILL)
             return

@@ -116,6 +116,7 @@ extension ManagerServer {
         kill(host.pid, SIGCONT)
         host.pausedSeconds += monotonicSeconds() - pausedAt
         host.pausedAt = nil
+        host.resumedAt = monotonicSeconds()
         ManagerLog.write("host \(host.pid) warm-up resumed")
     }
 

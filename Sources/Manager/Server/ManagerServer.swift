@@ -185,6 +185,7 @@ final class ManagerServer {
             checkRootDirectory()
             checkWarmupTimeout()
             checkMemoryBudget()
+            checkStalledHosts()
             ManagerLog.rotate(logFd, path: files.log, above: settings.logMaxBytes)
             ManagerLog.retryIfFailing()
         }
@@ -440,7 +441,7 @@ final class ManagerServer {
         }
         descriptors.forEach { _ = close($0) }
         client.state = .running(host: host, runId: id, pid: nil)
-        host.runsInFlight += 1
+        host.runIds.insert(id)
     }
 
     func client(runningAs id: UInt64) -> ClientConnection? {
