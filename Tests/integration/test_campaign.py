@@ -118,8 +118,7 @@ def settled(proj, timeout=60) -> dict:
 
 
 def serving_pids(document) -> set:
-    """The manager's hosts that status names (what may legitimately live below it): `*_host_pid`, and any
-    other `*_pid` a later status names (a zygote's)."""
+    """The manager's hosts and zygote that status names (what may legitimately live below it)."""
     return {document["host"]["pid"]} | {p for k, p in document.items() if k.endswith("_pid")}
 
 

@@ -129,7 +129,7 @@ extension ManagerServer {
             socket: files.socket, log: files.log, memory: memory(),
             openDescriptors: ProcessHealth.openDescriptors(), reloads: reloadsServed,
             fallbacks: Dictionary(uniqueKeysWithValues: fallbackCounts.map { ($0.key.rawValue, $0.value) }),
-            logProblem: logProblem())
+            logProblem: logProblem(), zygotePid: zygote?.pid, zygote: zygoteStatus())
         if let host = active, case .ready(let report) = host.state {
             document.host = StatusDocument.Host(
                 pid: host.pid, generation: host.generation, reloadedFrom: host.reloadedFrom?.generation,

@@ -76,6 +76,9 @@ struct StatusDocument: Codable, Equatable {
     var fallbacks: [String: Int]?
     /// Why the log cannot be written (a full disk), since when, and how many lines were lost.
     var logProblem: String?
+    /// The zygote clean hosts are forked from, if there is one, and its state (or why there is none).
+    var zygotePid: Int32?
+    var zygote: String?
 
     /// The document for a project whose manager is not running.
     static func stopped(identity: ProjectIdentity, files: ManagerFiles) -> StatusDocument {
