@@ -31,6 +31,9 @@ class ModuleReads:
         # module (one that replaced its class or itself) may be missing.
         self.watched: Set[str] = set()
         self._excluded = ()
+        # Modules found not to be project code, by name: every import statement of the warm-up asks
+        # about each module it names (numpy's and sympy's own ones too), so the answer is kept.
+        self._not_project: Dict[str, types.ModuleType] = {}
 
     def start(self) -> None:
         # The interpreter's own libraries and site-packages, and pytestd itself: never reloaded.
@@ -42,6 +45,7 @@ class ModuleReads:
 
     def stop(self) -> None:
         self.active = False
+        self._not_project.clear()
         self.watched = {name for name in self.watched if type(sys.modules.get(name)) is _ReadingModule}
         for module in list(sys.modules.values()):
             if type(module) is _ReadingModule:
@@ -49,9 +53,16 @@ class ModuleReads:
 
     def watch(self, module) -> None:
         """Reads of ``module`` are recorded from now on, if it is a plain module of project code."""
-        if self.active and type(module) is types.ModuleType and self._is_project(getattr(module, "__file__", None)):
-            self.watched.add(module.__name__)
+        if not self.active or type(module) is not types.ModuleType:
+            return
+        name = getattr(module, "__name__", None)
+        if self._not_project.get(name) is module:
+            return
+        if self._is_project(getattr(module, "__file__", None)):
+            self.watched.add(name)
             module.__class__ = _ReadingModule
+        else:
+            self._not_project[name] = module
 
     def saw_exec(self, code: types.CodeType) -> None:
         if self.active and code.co_name == "<module>":
