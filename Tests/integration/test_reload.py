@@ -436,3 +436,34 @@ def test_a_new_import_cycle_is_entered_where_a_fresh_process_enters_it(ctx):
     plain, _ = pair.compare("-q", daemon_first=True)
     assert plain.rc == 2 and "partially initialized" in plain.out, plain.describe()
     assert "an import cycle" in H.reload_after(pair.d, before)
+
+
+# `a` and `b` import each other: the learned warm set leaves them to runs (a cycle), so the template
+# has `m` (learned from the test's imports) but not them.
+CYCLE_OUTSIDE = {
+    "pyproject.toml": PYPROJECT,
+    "conftest.py": "import slow  # noqa: F401\n",
+    "src/slow.py": SLOW,
+    "src/q/__init__.py": "",
+    "src/q/a.py": "X = 1\nimport q.b\n",
+    "src/q/b.py": "from q.a import X\nY = X + 1\n",
+    "src/q/m.py": "Z = 3\n",
+    "tests/test_entry.py": "from q import a, m\n\ndef test_values():\n    assert (a.X, m.Z) == (1, 3)\n",
+}
+
+
+def test_a_reload_that_enters_an_import_cycle_the_template_lacks_waits_for_a_clean_host(ctx):
+    """Found by the reload fuzz (seed 11, 1,000 edits). After the edits a fresh process enters the
+    cycle through `a` (the test's first import) and fails; re-executing `m` entered it through `b`
+    and succeeded. The reload must not serve that: it waits for the clean host."""
+    pair = _warm_pair(ctx, CYCLE_OUTSIDE, "cycleoutside")
+    pair.compare("-q")  # the learned warm set now has q.a and q.b; the next clean host leaves them out
+    assert pair.d.cli("restart").rc == 0 and pair.d.cli("start").rc == 0
+    pair.compare("-q")
+    pair.write("src/q/a.py", "import q.b\nX = 1\n")
+    before = H.change_set_id(pair.d.status())
+    pair.write("src/q/m.py", "import q.b\nZ = 3\n")
+    plain, _ = pair.compare("-q", daemon_first=True)
+    assert plain.rc == 2 and "partially initialized" in plain.out, plain.describe()
+    status = pair.d.status()
+    assert H.change_set_id(status) > before and "through an import cycle" in status.get("last fallback", ""), status

@@ -122,11 +122,16 @@ def _reexecute_plan(plan: List[List[str]], evicted: List[str], edited: List[str]
             held.watch(old)  # before the patches: what they unregister, the module registers again
             _patches.run_before([name])
             try:
-                outcome = _reload_step(name)
+                with _warmup.noting_import_cycles(executing=(name,)) as cycles:
+                    outcome = _reload_step(name)
             except SyntaxError as exc:
                 raise ReloadError(f"reload of {name} failed: {type(exc).__name__}: {exc}") from exc
             except BaseException as exc:  # a half-executed module must never serve
                 raise ReloadError(f"reload of {name} failed: {type(exc).__name__}: {exc}{_patches.hint([name])}") from exc
+            if cycles:
+                # The template entered the cycle here; a fresh process enters it where a test's imports
+                # lead, and may fail on the partially initialised module where this succeeded.
+                raise ReloadError(f"reload of {name} imports {cycles[0]} through an import cycle: waiting for a clean host")
             _patches.run_after([name])
             if outcome is not None:
                 outcomes[name] = outcome

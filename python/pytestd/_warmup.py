@@ -15,7 +15,7 @@ import sys
 import time
 import types
 import warnings
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 from importlib._bootstrap import _resolve_name
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -173,7 +173,34 @@ def _import_whole(name: str) -> Optional[bool]:
     package whose ``__init__`` failed after importing submodules would leave them without their
     parent), or None and nothing left when the import went through an import cycle."""
     first_new = len(sys.modules)
-    cycles = []
+    with noting_import_cycles() as cycles:
+        try:
+            importlib.import_module(name)
+            failure = None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # pytest.skip() at module level is a BaseException too
+            failure = exc
+    if failure is None and not cycles:
+        return True
+    added = list(sys.modules)[first_new:]
+    for module in added:
+        evict(module)
+    _import_warnings.template.forget(added)
+    if failure is None:
+        _log(f"warm-up: left learned module {name} to runs: it imports through a cycle ({cycles[0]})")
+        return None
+    _log(f"warm-up: skipped learned module {name}: {type(failure).__name__}: {failure}")
+    return False
+
+
+@contextmanager
+def noting_import_cycles(executing: Tuple[str, ...] = ()):
+    """Yields the modules that imports made meanwhile reached while they were still being initialised:
+    import cycles, where the outcome depends on which module was entered first. ``executing``: modules
+    whose body is being executed again outside the import system (a reload), which count as being
+    initialised too."""
+    cycles: List[str] = []
     original_import = builtins.__import__
 
     def import_noting_cycles(target, globals=None, locals=None, fromlist=(), level=0):
@@ -186,32 +213,17 @@ def _import_whole(name: str) -> Optional[bool]:
         reached = [resolved] + [f"{resolved}.{item}" for item in fromlist or () if isinstance(item, str)]
         for reached_name in reached:
             spec = getattr(sys.modules.get(reached_name), "__spec__", None)
+            initialising = getattr(spec, "_initializing", False) or (reached_name in executing and importer != reached_name)
             # A package is always initialised before its submodules, whatever the entry: not a cycle.
-            if getattr(spec, "_initializing", False) and not str(importer).startswith(reached_name + "."):
+            if initialising and not str(importer).startswith(reached_name + "."):
                 cycles.append(reached_name)
         return module
 
     builtins.__import__ = invisible_to_warnings(import_noting_cycles)
     try:
-        importlib.import_module(name)
-        failure = None
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # pytest.skip() at module level is a BaseException too
-        failure = exc
+        yield cycles
     finally:
         builtins.__import__ = original_import
-    if failure is None and not cycles:
-        return True
-    added = list(sys.modules)[first_new:]
-    for module in added:
-        evict(module)
-    _import_warnings.template.forget(added)
-    if failure is None:
-        _log(f"warm-up: left learned module {name} to runs: it imports through a cycle ({cycles[0]})")
-        return None
-    _log(f"warm-up: skipped learned module {name}: {type(failure).__name__}: {failure}")
-    return False
 
 
 def _read_names(path: str) -> List[str]:
