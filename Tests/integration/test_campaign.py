@@ -4,6 +4,7 @@ run in flight ends with an answer (never a hang, never a wrong pass), no process
 and the next run equals plain pytest's."""
 import os
 import random
+import select
 import shutil
 import signal
 import socket
@@ -710,16 +711,29 @@ def _write_as_host(host: int, frames) -> int:
                 if len(frame) > 8 and frame[8] == RELOAD_STARTED:
                     attached, other_end = os.pipe()
                     try:
-                        socket.send_fds(channel, [frame], [attached])
+                        _send_waiting(channel, frame, [attached])
                     finally:
                         os.close(attached)
                         os.close(other_end)
                 else:
-                    channel.sendall(frame)
+                    _send_waiting(channel, frame)
             except (BrokenPipeError, ConnectionResetError):
                 break
             written += 1
     return written
+
+
+def _send_waiting(channel, frame: bytes, descriptors=()):
+    """Sends all of `frame` on the host's descriptor, which the host keeps non-blocking (a flag its
+    duplicate shares: it must not be changed): waits whenever the manager has not read yet."""
+    while frame:
+        if not select.select([], [channel], [], 30)[1]:
+            raise AssertionError("the manager stopped reading the host's channel for 30 s")
+        try:
+            sent = socket.send_fds(channel, [frame], descriptors) if descriptors else channel.send(frame)
+        except BlockingIOError:
+            continue
+        frame, descriptors = frame[sent:], ()
 
 
 class HostFuzz:
