@@ -500,7 +500,7 @@ def wait_for_clean_host(pytestd_bin, project_dir, env, timeout=120):
         if status.returncode == 3:  # not running: the run will start a clean one
             return
         status = status.stdout
-        if re.search(r"^host generation:.*\(clean\)$", status, re.M) and re.search(r"^state: +ready$", status, re.M):
+        if re.search(r"^host generation:.*\(clean(, forked from the zygote)?\)$", status, re.M) and re.search(r"^state: +ready$", status, re.M):
             return
         time.sleep(0.2)
     raise BenchError("no clean pytestd host in %s within %d s" % (project_dir, timeout))
