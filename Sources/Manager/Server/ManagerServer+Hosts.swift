@@ -398,7 +398,7 @@ extension ManagerServer {
 
     /// How long a clean warm-up took last time.
     func estimatedWarmup() -> Double {
-        if warming?.forkedFromZygote == true, let seconds = timings.forkedWarmup { return seconds }
+        if let warming, let seconds = cleanHostEstimate(forked: warming.forkedFromZygote) { return seconds }
         if case .ready(let report)? = pristine?.state { return report.warmupSeconds }
         return 10
     }

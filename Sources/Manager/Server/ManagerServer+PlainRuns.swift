@@ -52,16 +52,23 @@ extension ManagerServer {
         clients.values.filter { if case .plainRun = $0.state { return true } else { return false } }.count
     }
 
+    /// How long a clean host takes: a full warm-up, or one forked from the zygote (before the first
+    /// such fork is timed: the full warm-up less the part the zygote already holds).
+    func cleanHostEstimate(forked: Bool) -> Double? {
+        guard forked, let zygote else { return timings.cleanWarmup }
+        return timings.forkedWarmup ?? timings.cleanWarmup.map { max(0, $0 - zygote.layerReachedAfter) }
+    }
+
     /// Seconds until a template can serve a run, from what the manager measured; nil when unknown.
     func templateIn() -> Double? {
         let now = monotonicSeconds()
         var candidates: [Double] = []
-        if let host = warming, let warmup = host.forkedFromZygote ? timings.forkedWarmup ?? timings.cleanWarmup : timings.cleanWarmup {
+        if let host = warming, let warmup = cleanHostEstimate(forked: host.forkedFromZygote) {
             let remaining = warmup - host.warmingSeconds(at: now)
             // Slower than last time: how much longer is not known.
             if remaining > 0 { candidates.append(remaining) }
         } else if warming == nil, hostFailure == nil, unavailable == nil,
-                  let warmup = zygote?.freshness != nil ? timings.forkedWarmup ?? timings.cleanWarmup : timings.cleanWarmup {
+                  let warmup = cleanHostEstimate(forked: zygote?.freshness != nil) {
             candidates.append(warmup)
         }
         let templateModules = modules?.count ?? 0

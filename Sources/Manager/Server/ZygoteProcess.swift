@@ -14,6 +14,8 @@ final class ZygoteProcess {
     /// come from it.
     let environment: [Bytes]
     let warmSetFile: String?
+    /// How far into its warm-up the host that forked it was (pauses aside): what a fork skips.
+    let layerReachedAfter: Double
     /// What it loaded, once it reported: any change to that drops it.
     var freshness: Freshness?
     var pendingFork: PendingFork?
@@ -34,6 +36,7 @@ final class ZygoteProcess {
         self.conftest = conftest
         environment = host.environment
         warmSetFile = host.warmSetFile
+        layerReachedAfter = host.warmingSeconds(at: monotonicSeconds())
     }
 
     /// Whether a clean host with this environment and warm set file may be forked from it now.
