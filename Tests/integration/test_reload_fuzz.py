@@ -274,7 +274,9 @@ def test_random_edits_give_plain_pytests_results(ctx, build_tools):
             written = current
         args = rng.choice([("-q",), ("-q",), ("-q", "-x"), ("-q", "-k", "k or fixture")])
         try:
-            pair.compare(*args)
+            # pytestd first, right after the saves: the reload path is what is tested (run second, it would
+            # mostly meet a clean host already forked from the zygote).
+            pair.compare(*args, daemon_first=True)
         except AssertionError as failure:
             raise AssertionError(f"seed {SEED}, step {step}: after {history[-5:]} with {args}\n{failure}") from None
     # The point is the reload path: most edits must have been served by reloaded templates, some
