@@ -110,15 +110,17 @@ enum Zygote {
             try? channel.send(.hostNotForked(id: id, reason: reason))
             return false
         }
+        let zygotePid = getpid()
         python.beforeFork()
         let pid = cposix_fork()
         if pid == 0 {
             python.afterForkInChild()
             channel.close()
             // Killed with the zygote while warming, as a spawned host is with the manager (a paused
-            // warm-up acts on SIGKILL only); once ready it lives on its own channel.
+            // warm-up acts on SIGKILL only); once ready it lives on its own channel. A zygote gone
+            // already re-parented us (to the manager, a subreaper): the signal would never come.
             cposix_set_parent_death_signal(SIGKILL)
-            if getppid() == 1 { _exit(0) }
+            if getppid() != zygotePid { _exit(0) }
             if fd != control.fd {
                 dup2(fd, control.fd)
                 close(fd)

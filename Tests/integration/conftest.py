@@ -169,6 +169,25 @@ pythonpath = ["src"]
 markers = ["slow: slow tests"]
 '''
 
+# A test the harness holds in flight: it writes its pid to STARTED_FILE and waits until RELEASE_FILE exists
+# (it passes when that says "pass"); skipped in runs the harness did not start. Appended to a test module.
+WAITS_FOR_RELEASE = '''
+import os, time
+from pathlib import Path
+import pytest
+
+
+def test_waits_for_release():
+    if "STARTED_FILE" not in os.environ:
+        pytest.skip("started by the harness only")
+    Path(os.environ["STARTED_FILE"]).write_text(str(os.getpid()))
+    release = Path(os.environ["RELEASE_FILE"])
+    deadline = time.monotonic() + 60
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert release.read_text() == "pass"
+'''
+
 # A small real project: src module, conftest fixture, passing/failing/parametrized/marked tests.
 SAMPLE = {
     "pyproject.toml": PYPROJECT,
@@ -504,6 +523,14 @@ class Pair:
         # pytestd's copy keeps its caches: purging them is pytestd's job.
         for cache in self.p.root.rglob("__pycache__"):
             shutil.rmtree(cache, ignore_errors=True)
+
+    def edit(self, rel, old, new) -> int:
+        """Saves `rel` in both projects with `old` replaced by `new`; returns the change set id before."""
+        before = H.change_set_id(self.d.status())
+        text = self.d.path(rel).read_text()
+        assert old in text, f"{old!r} not in {rel}"
+        self.write(rel, text.replace(old, new))
+        return before
 
     def run_both(self, *args, env_extra=None, cwd=None, invocation="script", venv=None,
                  timeout=H.DEFAULT_TIMEOUT, daemon_first=False):

@@ -80,37 +80,29 @@ def pair(ctx):
     return _warm_pair(ctx, FILES)
 
 
-def _edit(pair, old, new):
-    before = H.change_set_id(pair.d.status())
-    text = pair.d.path("conftest.py").read_text()
-    assert old in text, old
-    pair.write("conftest.py", text.replace(old, new))
-    return before
-
-
 def test_fixture_and_method_edits_need_no_new_template(pair):
-    before = _edit(pair, "    return 1\n", "    return 2\n")
+    before = pair.edit("conftest.py", "    return 1\n", "    return 2\n")
     plain, daemon = pair.compare("-q", daemon_first=True)
     assert plain.rc == 1 and "test_value" in plain.out, plain.describe()
     assert "nothing to execute again" in H.reload_after(pair.d, before)
 
     # A method of a class defined in the conftest, with moved lines, then a new fixture signature.
-    before = _edit(pair, '        return "hello"\n', '\n        return "hi"\n')
+    before = pair.edit("conftest.py", '        return "hello"\n', '\n        return "hi"\n')
     pair.compare("-q", daemon_first=True)
     assert "nothing to execute again" in H.reload_after(pair.d, before)
-    before = _edit(pair, "def value():\n", "def value(request):\n")
+    before = pair.edit("conftest.py", "def value():\n", "def value(request):\n")
     pair.compare("-q", daemon_first=True)
     assert "nothing to execute again" in H.reload_after(pair.d, before)
 
 
 def test_edits_that_change_the_template_wait_for_a_clean_host(pair):
     # A hook that ran during the warm-up's collection.
-    before = _edit(pair, "items.sort(key=lambda item: item.name)", "items.sort(key=lambda item: item.name, reverse=True)")
+    before = pair.edit("conftest.py", "items.sort(key=lambda item: item.name)", "items.sort(key=lambda item: item.name, reverse=True)")
     pair.compare("-v", daemon_first=True)
     assert "ran during the warm-up" in H.fallback_after(pair.d, before)
 
     # The top level: the environment it sets.
-    before = _edit(pair, 'setdefault("FROM_CONFTEST", "1")', 'setdefault("FROM_CONFTEST", "2")')
+    before = pair.edit("conftest.py", 'setdefault("FROM_CONFTEST", "1")', 'setdefault("FROM_CONFTEST", "2")')
     pair.compare("-q", daemon_first=True)
     assert "top-level code" in H.fallback_after(pair.d, before) or "a constant" in H.fallback_after(pair.d, before)
 
@@ -119,6 +111,6 @@ def test_a_conftest_function_the_template_holds_means_a_clean_host(ctx):
     """Registered in a project module at import: the template holds the warm-up's handler, whose
     globals are the old conftest's, so even an edit of an unrelated fixture is not provably the same."""
     pair = _warm_pair(ctx, REGISTERING)
-    before = _edit(pair, "    return 1\n", "    return 2\n")
+    before = pair.edit("conftest.py", "    return 1\n", "    return 2\n")
     pair.compare("-q", daemon_first=True)
     assert "still referenced by the template" in H.fallback_after(pair.d, before)

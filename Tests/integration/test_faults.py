@@ -8,7 +8,7 @@ import time
 import pytest
 
 import harness as H
-from conftest import PYPROJECT
+from conftest import PYPROJECT, WAITS_FOR_RELEASE
 
 pytestmark = pytest.mark.usefixtures("needs_daemon")
 
@@ -16,21 +16,7 @@ FILES = {
     "pyproject.toml": PYPROJECT,
     "tests/test_quick.py": "def test_quick():\n    pass\n",
     "tests/test_fails.py": "def test_fails():\n    assert 1 == 2\n",
-    "tests/test_wait.py": '''
-        import os, time
-        from pathlib import Path
-        import pytest
-
-        def test_waits_for_release():
-            if "STARTED_FILE" not in os.environ:
-                pytest.skip("started by the harness only")
-            Path(os.environ["STARTED_FILE"]).write_text(str(os.getpid()))
-            release = Path(os.environ["RELEASE_FILE"])
-            deadline = time.monotonic() + 60
-            while not release.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert release.read_text() == "pass"
-    ''',
+    "tests/test_wait.py": WAITS_FOR_RELEASE,
 }
 
 # Lets a conftest stall its import until the test says so (a warm-up that takes as long as needed).

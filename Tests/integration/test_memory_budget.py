@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import harness as H
-from conftest import PYPROJECT, assert_same_run
+from conftest import PYPROJECT, WAITS_FOR_RELEASE, assert_same_run, dedent
 
 pytestmark = pytest.mark.usefixtures("needs_daemon")
 
@@ -26,10 +26,7 @@ def files(budget: str) -> dict:
         "pyproject.toml": PYPROJECT + f"\n[tool.pytestd]\nexpire_idle_minutes = {IDLE_SECONDS / 60}\n{budget}\n",
         "conftest.py": "import mod  # noqa: F401\n",
         "src/mod.py": "VALUE = 1\n",
-        "tests/test_mod.py": '''
-            import os, time
-            from pathlib import Path
-            import pytest
+        "tests/test_mod.py": dedent('''
             import mod
 
             def test_value():
@@ -37,17 +34,7 @@ def files(budget: str) -> dict:
 
             def test_fails_on_purpose():
                 assert mod.VALUE == 0
-
-            def test_waits_for_release():
-                if "STARTED_FILE" not in os.environ:
-                    pytest.skip("started by the harness only")
-                Path(os.environ["STARTED_FILE"]).write_text(str(os.getpid()))
-                release = Path(os.environ["RELEASE_FILE"])
-                deadline = time.monotonic() + 60
-                while not release.exists() and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                assert release.read_text() == "pass"
-        ''',
+        ''') + WAITS_FOR_RELEASE,
     }
 
 

@@ -90,14 +90,6 @@ def hub(ctx):
     return pair
 
 
-def _edit(pair, old, new):
-    before = H.change_set_id(pair.d.status())
-    text = pair.d.path("src/app/hub.py").read_text()
-    assert old in text, old
-    pair.write("src/app/hub.py", text.replace(old, new))
-    return before
-
-
 def _reloaded(note):
     return set(re.findall(r"(app\.\w+) \(\d", note))
 
@@ -117,7 +109,7 @@ def _reloaded(note):
      {"app.hub", "app.star", *(f"app.plain{k}" for k in range(IMPORTERS))}, 2),
 ], ids=["constant nobody reads", "constant read at import", "definitions added", "class changed"])
 def test_a_hub_top_level_edit_executes_only_importers_that_read_a_changed_name(hub, old, new, executed, kept):
-    before = _edit(hub, old, new)
+    before = hub.edit("src/app/hub.py", old, new)
     hub.compare("-q", daemon_first=True)
     note = H.reload_after(hub.d, before)
     assert _reloaded(note) == executed, note
@@ -129,8 +121,8 @@ def test_a_new_object_held_elsewhere_goes_to_the_clean_host(hub):
     coexist, so the reload is refused and the clean host serves, with plain pytest's results."""
     hub.write("src/app/registry.py", "SEEN = []\n")
     hub.compare("-q", daemon_first=True)
-    before = _edit(hub, "def unread():", "from app import registry\nregistry.SEEN.append(limit)\n\n\ndef unread():")
+    before = hub.edit("src/app/hub.py", "def unread():", "from app import registry\nregistry.SEEN.append(limit)\n\n\ndef unread():")
     hub.compare("-q", daemon_first=True)
-    before = _edit(hub, "UNREAD = 1", "UNREAD = 3")
+    before = hub.edit("src/app/hub.py", "UNREAD = 1", "UNREAD = 3")
     hub.compare("-q", daemon_first=True)
     assert "app.hub.limit was kept as it was" in H.fallback_after(hub.d, before)

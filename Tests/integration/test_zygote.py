@@ -70,14 +70,6 @@ def _zygote_ready(pair, timeout=60):
     return H.wait_for(lambda: "paused before conftest.py" in pair.d.status().get("zygote", ""), timeout)
 
 
-def _edit(pair, old, new):
-    before = H.change_set_id(pair.d.status())
-    text = pair.d.path("conftest.py").read_text()
-    assert old in text, old
-    pair.write("conftest.py", text.replace(old, new))
-    return before
-
-
 def _compare(pair, *args):
     """Compares; returns both results and the processes that executed `slow.py` meanwhile (a plain
     run, a full warm-up: never a host forked from the zygote, nor a run)."""
@@ -87,7 +79,7 @@ def _compare(pair, *args):
 
 
 def test_a_top_level_conftest_edit_is_served_by_a_host_forked_from_the_zygote(pair):
-    before = _edit(pair, "LIMIT = 1\n", "LIMIT = 2\n")
+    before = pair.edit("conftest.py", "LIMIT = 1\n", "LIMIT = 2\n")
     plain, daemon, new = _compare(pair, "-q")
     assert plain.rc == 1 and "test_limit" in plain.out, plain.describe()
     H.fallback_after(pair.d, before)
@@ -98,7 +90,7 @@ def test_a_top_level_conftest_edit_is_served_by_a_host_forked_from_the_zygote(pa
     assert "1 clean hosts forked" in status["zygote"], status
 
     # And again: the same zygote serves every clean host while its files stay as they were.
-    before = _edit(pair, "LIMIT = 2\n", "LIMIT = 1\n\n\n@pytest.fixture\ndef extra():\n    return 3\n")
+    before = pair.edit("conftest.py", "LIMIT = 2\n", "LIMIT = 1\n\n\n@pytest.fixture\ndef extra():\n    return 3\n")
     plain, daemon, new = _compare(pair, "-q")
     assert plain.rc == 0, plain.describe()
     H.fallback_after(pair.d, before)
@@ -107,7 +99,7 @@ def test_a_top_level_conftest_edit_is_served_by_a_host_forked_from_the_zygote(pa
 
 def test_a_conftest_whose_imports_changed_gets_a_full_warm_up_and_a_new_zygote(pair):
     old_zygote = int(pair.d.status()["zygote pid"])
-    before = _edit(pair, "import slow\n", "import slow\nimport registry\n")
+    before = pair.edit("conftest.py", "import slow\n", "import slow\nimport registry\n")
     plain, daemon, new = _compare(pair, "-q")
     H.fallback_after(pair.d, before)
     status = pair.d.status()
@@ -159,7 +151,7 @@ def test_a_killed_zygote_means_full_warm_ups_and_correct_runs(pair):
     zygote = int(pair.d.status()["zygote pid"])
     os.kill(zygote, signal.SIGKILL)
     assert H.wait_for(lambda: "zygote pid" not in pair.d.status(), 10), pair.d.status()
-    before = _edit(pair, "LIMIT = 1\n", "LIMIT = 3\n")
+    before = pair.edit("conftest.py", "LIMIT = 1\n", "LIMIT = 3\n")
     plain, daemon, new = _compare(pair, "-q")
     H.fallback_after(pair.d, before)
     assert pair.d.status()["host generation"].endswith("(clean)"), pair.d.status()
